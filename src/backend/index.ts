@@ -1,0 +1,148 @@
+/**
+ * Backend selection. Order for `auto`: tfjs-node-gpu (CUDA) → tfjs-node → wasm (SIMD) → cpu.
+ *
+ * The backend must be chosen before any tensor exists: switching later corrupts tensors
+ * (see docs/backends.md). Model code uses only the tfjs-core API, so it runs on all four.
+ */
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { UserError, errorMessage } from '../errors.ts';
+import { registerGradientOverrides } from './gradients.ts';
+
+import type { BackendName, ConcreteBackend } from './names.ts';
+
+export { BACKEND_NAMES, type BackendName, type ConcreteBackend } from './names.ts';
+
+export interface BackendInfo {
+  /** What the user asked for. */
+  requested: BackendName;
+  /** mt's name of the backend in use. */
+  name: ConcreteBackend;
+  /** tfjs's registered backend name (`tensorflow`, `wasm`, `cpu`). */
+  tfjsBackend: string;
+  tfjsVersion: string;
+  /** Threads the backend computes with (1 for cpu; wasm's XNNPACK pool size). */
+  threads: number;
+  simd: boolean | null;
+  /** CUDA devices, only when the native GPU backend is in use. */
+  cudaDevices: string[];
+  /** Why each backend tried before the chosen one was passed over. */
+  skipped: { name: ConcreteBackend; reason: string }[];
+}
+
+/** How to bring one backend up; tests substitute loaders to simulate failures. */
+export type BackendLoader = () => Promise<void>;
+
+const require = createRequire(import.meta.url);
+
+async function importNative(pkg: string): Promise<void> {
+  try {
+    await import(pkg);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new Error(`${pkg} is not installed`);
+    }
+    throw new Error(`${pkg} failed to load: ${errorMessage(e)}`);
+  }
+  if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but its backend did not initialise`);
+}
+
+async function loadWasm(): Promise<void> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  wasm.setWasmPaths(path.join(dist, 'dist') + path.sep);
+  // Threads only take effect where tfjs can start wasm pthreads (not in Node: tfjs issue #3830).
+  wasm.setThreadsCount(os.availableParallelism());
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
+}
+
+async function loadCpu(): Promise<void> {
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not initialise');
+}
+
+export const DEFAULT_LOADERS: Record<ConcreteBackend, BackendLoader> = {
+  gpu: () => importNative('@tensorflow/tfjs-node-gpu'),
+  node: () => importNative('@tensorflow/tfjs-node'),
+  wasm: loadWasm,
+  cpu: loadCpu,
+};
+
+const AUTO_ORDER: ConcreteBackend[] = ['gpu', 'node', 'wasm', 'cpu'];
+
+let active: BackendInfo | undefined;
+
+export function activeBackend(): BackendInfo | undefined {
+  return active;
+}
+
+/**
+ * Bring up the requested backend (or the first that works, for `auto`).
+ * Idempotent for the same request; asking for a different backend later is an error.
+ */
+export async function initBackend(
+  requested: BackendName = 'auto',
+  loaders: Record<ConcreteBackend, BackendLoader> = DEFAULT_LOADERS,
+): Promise<BackendInfo> {
+  if (active) {
+    if (requested === 'auto' || requested === active.name) return active;
+    throw new UserError(
+      `backend '${requested}' requested but '${active.name}' is already in use in this process`,
+    );
+  }
+  const candidates = requested === 'auto' ? AUTO_ORDER : [requested];
+  const skipped: BackendInfo['skipped'] = [];
+  for (const name of candidates) {
+    try {
+      await loaders[name]();
+    } catch (e) {
+      skipped.push({ name, reason: errorMessage(e) });
+      continue;
+    }
+    registerGradientOverrides();
+    active = describe(requested, name, skipped);
+    return active;
+  }
+  if (requested !== 'auto') {
+    throw new UserError(`backend '${requested}' cannot be used: ${skipped[0]?.reason ?? 'unknown reason'}`);
+  }
+  throw new Error(`no tfjs backend could be initialised: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}
+
+function describe(requested: BackendName, name: ConcreteBackend, skipped: BackendInfo['skipped']): BackendInfo {
+  let threads = 1;
+  let simd: boolean | null = null;
+  if (name === 'wasm') {
+    const backend = tf.backend() as unknown as { wasm?: { _getThreadsCount?: () => number } };
+    threads = backend.wasm?._getThreadsCount?.() ?? 1;
+    simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+  } else if (name === 'gpu' || name === 'node') {
+    threads = os.availableParallelism();
+  }
+  return {
+    requested,
+    name,
+    tfjsBackend: tf.getBackend(),
+    tfjsVersion: tf.version.tfjs,
+    threads,
+    simd,
+    cudaDevices: name === 'gpu' ? listCudaDevices() : [],
+    skipped,
+  };
+}
+
+function listCudaDevices(): string[] {
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-gpu=index,name,memory.total', '--format=csv,noheader'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    });
+    return out.split('\n').map((l) => l.trim()).filter(Boolean);
+  } catch {
+    return ['(nvidia-smi not available)'];
+  }
+}

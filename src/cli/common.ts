@@ -1,0 +1,60 @@
+/** What every subcommand shares: global flags, the logger, config + run directory loading. */
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { loadConfigFile } from '../config/load.ts';
+import { UserError } from '../errors.ts';
+import { RunDir } from '../run/rundir.ts';
+import { Logger } from '../util/log.ts';
+
+export interface GlobalOptions {
+  verbose?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+  backend?: string;
+}
+
+export function loggerFor(cmd: Command): Logger {
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  return new Logger({ verbose: !!g.verbose, quiet: !!g.quiet, json: !!g.json });
+}
+
+/** Collects repeated `--set key=value` flags. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** -c/--config, -r/--run, --set, --force: the options of stages that start from a config. */
+export function withConfigOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'experiment config (YAML); optional when --run already holds one')
+    .option('-r, --run <dir>', 'run directory shared by all stages (default: runs/<config name>)')
+    .option('--set <key=value>', 'override a config value, e.g. --set train.learning_rate=3e-4 (repeatable)', collect, [])
+    .option('--force', 'reuse a run directory made from a different config (its config is replaced)');
+}
+
+export interface StageOptions {
+  config?: string;
+  run?: string;
+  set: string[];
+  force?: boolean;
+}
+
+/**
+ * The run directory a stage works in: from -c (created or checked against an existing run),
+ * or from --run alone (its resolved config.yaml), with --set applied on top.
+ */
+export function openStageRun(opts: StageOptions, log: Logger): RunDir {
+  if (opts.config) {
+    const { config, file } = loadConfigFile(opts.config, { overrides: opts.set });
+    const name = config.name ?? path.basename(file).replace(/\.ya?ml$/i, '');
+    const runDir = opts.run ?? path.join('runs', name);
+    const run = RunDir.create(runDir, config, { force: opts.force });
+    log.debug(`run directory: ${run.root}`);
+    return run;
+  }
+  if (!opts.run) throw new UserError('give a config with -c FILE or an existing run directory with --run DIR');
+  const existing = RunDir.open(opts.run);
+  if (opts.set.length === 0) return existing;
+  const { config } = loadConfigFile(existing.path('config.yaml'), { overrides: opts.set });
+  return RunDir.create(existing.root, config, { force: opts.force });
+}

@@ -1,0 +1,36 @@
+/** `train:` — optimisation, batching, validation and checkpointing. */
+import { z } from 'zod';
+
+export const ScheduleSchema = z.strictObject({
+  type: z.enum(['constant', 'noam', 'inverse_sqrt', 'plateau']).default('constant'),
+  warmup_steps: z.number().int().nonnegative().default(0),
+  factor: z.number().positive().default(0.5).describe('plateau: multiply the rate by this'),
+  patience: z.number().int().nonnegative().default(2).describe('plateau: validations without improvement'),
+  min_learning_rate: z.number().nonnegative().default(1e-6),
+});
+
+export const TrainSchema = z.strictObject({
+  optimizer: z.enum(['adam', 'adamw']).default('adam'),
+  learning_rate: z.number().positive().default(1e-3),
+  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.98]),
+  weight_decay: z.number().nonnegative().default(0),
+  schedule: ScheduleSchema.prefault({}),
+  batch_tokens: z.number().int().positive().default(2000).describe('target tokens per batch'),
+  max_sentences: z.number().int().positive().default(128).describe('cap on sentences per batch'),
+  max_len: z.number().int().positive().default(100).describe('drop training pairs longer than this in subword tokens'),
+  accum_steps: z.number().int().positive().default(1),
+  clip_norm: z.number().nonnegative().default(1.0).describe('0 disables clipping'),
+  label_smoothing: z.number().min(0).lt(1).default(0.1),
+  teacher_forcing: z.number().min(0).max(1).default(1.0).describe('RNN decoders: probability of feeding the gold token'),
+  max_steps: z.number().int().positive().optional(),
+  max_epochs: z.number().int().positive().default(10),
+  log_every: z.number().int().positive().default(50),
+  valid_every: z.number().int().positive().default(500),
+  keep_last: z.number().int().positive().default(3),
+  early_stopping: z
+    .strictObject({
+      metric: z.enum(['bleu', 'chrf', 'loss', 'ppl']).default('bleu'),
+      patience: z.number().int().positive().default(5),
+    })
+    .prefault({}),
+});

@@ -1,0 +1,37 @@
+/**
+ * Progress bars for long work (cli-progress), drawn on stderr only when interactive.
+ * Callers pass the figures users watch (loss, ppl, tok/s …) as a payload; ETA comes from cli-progress.
+ */
+import cliProgress from 'cli-progress';
+import type { Logger } from './log.ts';
+
+export type Payload = Record<string, string | number>;
+
+export interface Progress {
+  update(value: number, payload?: Payload): void;
+  stop(): void;
+}
+
+/**
+ * `fields` lists the payload keys shown after the bar, e.g. ['loss', 'ppl', 'tok/s'].
+ * Returns a no-op when the logger is not interactive (not a TTY, --quiet or --json).
+ */
+export function startProgress(log: Logger, label: string, total: number, fields: string[] = []): Progress {
+  if (!log.interactive) return { update() {}, stop() {} };
+  const extra = fields.map((f) => `${f} {${f}}`).join(' | ');
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${label} [{bar}] {percentage}% | {value}/{total}${extra ? ' | ' + extra : ''} | ETA {eta_formatted}`,
+      stream: process.stderr,
+      hideCursor: true,
+      etaBuffer: 50,
+      clearOnComplete: false,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, Object.fromEntries(fields.map((f) => [f, '-'])));
+  return {
+    update: (value, payload) => bar.update(value, payload),
+    stop: () => bar.stop(),
+  };
+}
