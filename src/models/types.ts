@@ -1,0 +1,64 @@
+/**
+ * The interface every model family implements, used by training (teacher forcing) and by
+ * decoding (encode once, then one step at a time with a cache). Shapes: B batch, S source
+ * length, T target length, V target vocabulary. Token ids are int32. Masks are float32 1/0.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from '../config/schema.ts';
+
+export interface Batch {
+  /** [B, S] source ids, padded with the pad id. */
+  src: tf.Tensor2D;
+  /** [B, S] 1 for real source tokens, 0 for padding. */
+  srcMask: tf.Tensor2D;
+  /** [B, T] decoder input: bos + target (teacher forcing). */
+  tgtIn: tf.Tensor2D;
+  /** [B, T] expected output: target + eos. */
+  tgtOut: tf.Tensor2D;
+  /** [B, T] 1 for real target positions. */
+  tgtMask: tf.Tensor2D;
+}
+
+/** Encoder results kept for the whole decode; the tensors are owned by the caller (dispose). */
+export interface EncoderState {
+  /** Named tensors, e.g. `memory` [B, S, H], `mask` [B, S], RNN final states. */
+  tensors: Record<string, tf.Tensor>;
+}
+
+/** Decoder state between steps (RNN hidden states, Transformer key/value cache …). */
+export interface DecoderState {
+  tensors: Record<string, tf.Tensor>;
+  /** Decoding position (number of tokens already fed). */
+  step: number;
+}
+
+export interface StepOutput {
+  /** [B, V] log-probabilities of the next token. */
+  logProbs: tf.Tensor2D;
+  state: DecoderState;
+  /** [B, S] attention weights over the source for this step (attention/transformer only). */
+  attention?: tf.Tensor2D;
+}
+
+export interface NmtModel {
+  readonly config: ModelConfig;
+  readonly srcVocabSize: number;
+  readonly tgtVocabSize: number;
+  /** All trainable weights, with stable names (used for checkpoints). */
+  readonly variables: tf.Variable[];
+  /**
+   * Teacher-forced logits [B, T, V]. `training` turns dropout on.
+   * `teacherForcing` < 1 (RNNs only) feeds the model's own argmax with probability 1 − ratio.
+   */
+  forward(batch: Batch, training: boolean, teacherForcing?: number): tf.Tensor3D;
+  encode(src: tf.Tensor2D, srcMask: tf.Tensor2D): EncoderState;
+  initDecoderState(enc: EncoderState): DecoderState;
+  /** One decoder step for tokens `prev` [B] (int32). Does not dispose its inputs. */
+  decodeStep(enc: EncoderState, state: DecoderState, prev: tf.Tensor1D): StepOutput;
+  /** Gather batch rows (for beam search): every tensor's first axis indexed by `indices` [B']. */
+  selectEncoder(enc: EncoderState, indices: tf.Tensor1D): EncoderState;
+  selectState(state: DecoderState, indices: tf.Tensor1D): DecoderState;
+  /** Number of trainable parameters. */
+  parameterCount(): number;
+  dispose(): void;
+}
