@@ -23,6 +23,8 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerConfig(program);
   registerPendingStages(program);
+  // `mt data fetch|generate …`: corpora in and out of mt; each subcommand registers itself here.
+  program.command('data').description('fetch public corpora or generate synthetic ones');
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();
