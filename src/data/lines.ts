@@ -1,0 +1,172 @@
+/**
+ * Reading corpus files line by line, exactly. Bytes are split on LF only (a lone CR stays in the
+ * line, for the cleaner to see), one trailing CR is dropped (CRLF files), a UTF-8 BOM is dropped
+ * from the first line, and every line is decoded strictly, so invalid UTF-8 is found rather than
+ * silently replaced. Plain and gzip files (told apart by their magic bytes) are streamed: memory
+ * does not grow with the file.
+ */
+import * as fs from 'node:fs';
+import { pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { UserError } from '../errors.ts';
+
+/** A decoded line, or what is wrong with its bytes. */
+export type Line = { ok: true; text: string } | { ok: false; problem: string };
+
+const LF = 0x0a;
+const CR = 0x0d;
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** Check that `file` is a readable regular file; returns its size in bytes. */
+export function checkInputFile(file: string): number {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new UserError(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? String(e)})`}`);
+  }
+  if (st.isDirectory()) throw new UserError(`${file}: is a directory, expected a text file`);
+  if (!st.isFile()) throw new UserError(`${file}: not a regular file`);
+  return st.size;
+}
+
+function isGzip(file: string): boolean {
+  const head = Buffer.alloc(2);
+  const fd = fs.openSync(file, 'r');
+  try {
+    return fs.readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export class LineReader {
+  readonly file: string;
+  /** Size on disk (compressed size for gzip files). */
+  readonly size: number;
+  /** Number of lines returned so far: the 1-based number of the last one. */
+  lineNo = 0;
+  private readonly raw: fs.ReadStream;
+  private readonly chunks: AsyncIterator<Buffer>;
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  private ready: Line[] = [];
+  private readyPos = 0;
+  /** Bytes after the last LF seen so far: the start of a line (in pieces, so long lines stay linear). */
+  private partial: Buffer[] = [];
+  private ended = false;
+
+  constructor(file: string) {
+    this.file = file;
+    this.size = checkInputFile(file);
+    this.raw = fs.createReadStream(file, { highWaterMark: 1 << 16 });
+    // pipeline() destroys the gunzip stream with the error of either side, so iteration rejects.
+    const source = isGzip(file) ? pipeline(this.raw, createGunzip(), () => {}) : this.raw;
+    this.chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  /** Bytes read from disk so far, for progress bars. */
+  get bytesRead(): number {
+    return this.raw.bytesRead;
+  }
+
+  /** The next line, or null at the end of the file. */
+  async next(): Promise<Line | null> {
+    while (this.readyPos >= this.ready.length) {
+      if (this.ended) return null;
+      await this.fill();
+    }
+    this.lineNo += 1;
+    return this.ready[this.readyPos++]!;
+  }
+
+  /** Read to the end and return the number of lines (for "a has N lines, b has M" messages). */
+  async countRest(): Promise<number> {
+    while ((await this.next()) !== null);
+    return this.lineNo;
+  }
+
+  /** Stop reading early and release the file. */
+  close(): void {
+    void this.chunks.return?.();
+  }
+
+  private async fill(): Promise<void> {
+    let result: IteratorResult<Buffer>;
+    try {
+      result = await this.chunks.next();
+    } catch (e) {
+      const what = (e as { code?: string }).code?.startsWith('Z_') ? 'corrupt gzip data' : errorText(e);
+      throw new UserError(`${this.file}: cannot read (${what})`);
+    }
+    let block: Buffer;
+    if (result.done) {
+      this.ended = true;
+      block = Buffer.concat(this.partial);
+      this.partial = [];
+    } else {
+      const chunk = result.value;
+      const end = chunk.lastIndexOf(LF) + 1;
+      if (end === 0) {
+        this.partial.push(chunk);
+        return;
+      }
+      block = this.partial.length > 0 ? Buffer.concat([...this.partial, chunk.subarray(0, end)]) : chunk.subarray(0, end);
+      // Copy the tail so the chunk it points into can be freed.
+      this.partial = end < chunk.length ? [Buffer.from(chunk.subarray(end))] : [];
+    }
+    this.ready = this.decodeBlock(block);
+    this.readyPos = 0;
+  }
+
+  /**
+   * The lines of a block of whole lines (the last one may lack its LF only at the end of the file).
+   * Fast path: one strict decode of the whole block. A block is valid UTF-8 without NUL exactly when
+   * each of its lines is (LF never occurs inside a multi-byte character), so only a block that
+   * fails is decoded line by line, to find and report its bad lines.
+   */
+  private decodeBlock(block: Buffer): Line[] {
+    if (block.length === 0) return [];
+    const first = this.lineNo + 1;
+    if (block.indexOf(0) < 0) {
+      let text: string | undefined;
+      try {
+        text = this.decoder.decode(block);
+      } catch {
+        // Some line is invalid: fall through to decoding line by line.
+      }
+      if (text !== undefined) {
+        const parts = text.split('\n');
+        if (parts[parts.length - 1] === '') parts.pop();
+        if (first === 1 && parts[0]!.startsWith('\uFEFF')) parts[0] = parts[0]!.slice(1);
+        return parts.map((t) => ({ ok: true, text: t.endsWith('\r') ? t.slice(0, -1) : t }));
+      }
+    }
+    const lines: Line[] = [];
+    let start = 0;
+    while (start < block.length) {
+      const nl = block.indexOf(LF, start);
+      const end = nl < 0 ? block.length : nl;
+      lines.push(this.decodeLine(block.subarray(start, end), first + lines.length));
+      start = end + 1;
+    }
+    return lines;
+  }
+
+  private decodeLine(bytes: Buffer, lineNo: number): Line {
+    let b = bytes;
+    if (b.length > 0 && b[b.length - 1] === CR) b = b.subarray(0, b.length - 1);
+    if (lineNo === 1 && b.subarray(0, 3).equals(BOM)) b = b.subarray(3);
+    const nul = b.indexOf(0);
+    if (nul >= 0) return { ok: false, problem: `NUL byte at byte ${nul + 1}` };
+    try {
+      return { ok: true, text: this.decoder.decode(b) };
+    } catch {
+      return { ok: false, problem: 'invalid UTF-8' };
+    }
+  }
+}
+
+function errorText(e: unknown): string {
+  return (e as { code?: string }).code ?? (e instanceof Error ? e.message.split('\n')[0]! : String(e));
+}
