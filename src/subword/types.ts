@@ -7,6 +7,7 @@ export interface SubwordModel {
   readonly file: string;
   readonly type: 'bpe' | 'unigram';
   readonly vocabSize: number;
+  /** Special ids as the model defines them; -1 when a brought model has no such piece. */
   readonly padId: number;
   readonly unkId: number;
   readonly bosId: number;
@@ -18,6 +19,7 @@ export interface SubwordModel {
   /** Ids → detokenized text (special ids are dropped). */
   decodeIds(ids: number[]): string;
   idToPiece(id: number): string;
+  /** The unknown id for a piece the vocabulary does not have (as SentencePiece). */
   pieceToId(piece: string): number;
 }
 
