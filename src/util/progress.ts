@@ -18,7 +18,9 @@ export interface Progress {
  */
 export function startProgress(log: Logger, label: string, total: number, fields: string[] = []): Progress {
   if (!log.interactive) return { update() {}, stop() {} };
-  const extra = fields.map((f) => `${f} {${f}}`).join(' | ');
+  // cli-progress fills only {\w+} placeholders, so a label such as `tok/s` gets a safe key.
+  const key = (f: string): string => f.replace(/\W/g, '_');
+  const extra = fields.map((f) => `${f} {${key(f)}}`).join(' | ');
   const bar = new cliProgress.SingleBar(
     {
       format: `${label} [{bar}] {percentage}% | {value}/{total}${extra ? ' | ' + extra : ''} | ETA {eta_formatted}`,
@@ -29,9 +31,10 @@ export function startProgress(log: Logger, label: string, total: number, fields:
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(total, 0, Object.fromEntries(fields.map((f) => [f, '-'])));
+  bar.start(total, 0, Object.fromEntries(fields.map((f) => [key(f), '-'])));
   return {
-    update: (value, payload) => bar.update(value, payload),
+    update: (value, payload) =>
+      bar.update(value, payload && Object.fromEntries(Object.entries(payload).map(([k, v]) => [key(k), v]))),
     stop: () => bar.stop(),
   };
 }

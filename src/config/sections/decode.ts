@@ -1,12 +1,20 @@
 /** `decode:` — search settings used by `mt translate` and validation BLEU. */
 import { z } from 'zod';
 
-export const DecodeSchema = z.strictObject({
-  beam_size: z.number().int().positive().default(5),
-  length_penalty: z.number().nonnegative().default(0.6).describe('GNMT alpha; 0 = none'),
-  max_len_a: z.number().nonnegative().default(1.5).describe('max output length = a * source length + b'),
-  max_len_b: z.number().int().nonnegative().default(10),
-  min_len: z.number().int().nonnegative().default(0),
-  batch_size: z.number().int().positive().default(32).describe('sentences per batch'),
-  nbest: z.number().int().positive().default(1),
-});
+export const DecodeSchema = z
+  .strictObject({
+    beam_size: z.number().int().positive().default(5).describe('1 = greedy'),
+    length_penalty: z.number().nonnegative().default(0.6).describe('GNMT alpha; 0 = none'),
+    max_len_a: z.number().nonnegative().default(1.5).describe('max output length = a * source length + b'),
+    max_len_b: z.number().int().nonnegative().default(10),
+    min_len: z.number().int().nonnegative().default(0),
+    batch_size: z.number().int().positive().default(32).describe('sentences per batch'),
+    nbest: z.number().int().positive().default(1),
+    max_input_len: z
+      .number()
+      .int()
+      .positive()
+      .default(250)
+      .describe('longer source lines are truncated to this many subword tokens, with a warning (Transformers: at most model.max_positions)'),
+  })
+  .refine((d) => d.nbest <= d.beam_size, { message: 'nbest cannot exceed beam_size', path: ['nbest'] });
