@@ -44,13 +44,27 @@ export interface NmtModel {
   readonly config: ModelConfig;
   readonly srcVocabSize: number;
   readonly tgtVocabSize: number;
-  /** All trainable weights, with stable names (used for checkpoints). */
+  /** All trainable weights (for optimizers). Their tfjs names carry a per-instance prefix
+   * (`model3/…`) so that several models can live in one process; use `namedVariables` for
+   * checkpoints. */
   readonly variables: tf.Variable[];
+  /** The same weights keyed by stable names (`encoder/embedding`, `decoder/layer0/gru/kernel` …),
+   * identical for every model built from the same config and vocabulary sizes. */
+  readonly namedVariables: ReadonlyMap<string, tf.Variable>;
+  /**
+   * Position in the model's own random stream (dropout masks, teacher-forcing coin flips):
+   * a plain integer. Save it with a checkpoint and set it back to resume exactly.
+   */
+  rngState: number;
   /**
    * Teacher-forced logits [B, T, V]. `training` turns dropout on.
    * `teacherForcing` < 1 (RNNs only) feeds the model's own argmax with probability 1 − ratio.
    */
   forward(batch: Batch, training: boolean, teacherForcing?: number): tf.Tensor3D;
+  /** forward() plus the attention weights [B, T, S] over the source for every target position
+   * (attention: the alignment; transformer: last decoder layer's cross-attention, mean over heads).
+   * Absent for seq2seq. No dropout. */
+  forwardWithAttention?(batch: Batch): { logits: tf.Tensor3D; attention: tf.Tensor3D };
   encode(src: tf.Tensor2D, srcMask: tf.Tensor2D): EncoderState;
   initDecoderState(enc: EncoderState): DecoderState;
   /** One decoder step for tokens `prev` [B] (int32). Does not dispose its inputs. */

@@ -45,4 +45,8 @@ export const ModelSchema = z
   .refine((m) => m.type !== 'transformer' || m.d_model % m.heads === 0, {
     message: 'd_model must be divisible by heads',
     path: ['d_model'],
+  })
+  .refine((m) => m.type === 'transformer' || !m.bidirectional || m.hidden_size % 2 === 0, {
+    message: 'must be even with a bidirectional encoder (hidden_size/2 units per direction)',
+    path: ['hidden_size'],
   });

@@ -1,0 +1,130 @@
+/**
+ * seq2seq: an RNN encoder–decoder without attention (Sutskever et al. 2014; Cho et al. 2014).
+ *
+ * The encoder reads the source; its final state is the only thing the decoder ever sees of
+ * it — the fixed context vector. It initialises the decoder's state and, with
+ * `context_every_step`, is also fed to every decoder step and to the output layer (Cho et al.),
+ * so the decoder cannot "forget" it over a long output.
+ *
+ *   src → embed → (bi)RNN encoder ─ final state ─┬→ decoder init state
+ *                                                └→ context c (top layer)
+ *   y_{t-1} → embed ─┬→ RNN decoder (input: [y_{t-1}; c]) → h_t
+ *                    └──────────→ features [h_t; y_{t-1}; c] → output layer → logits
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from '../../config/schema.ts';
+import { BaseModel } from '../common/base.ts';
+import { Embedding, Linear, OutputLayer } from '../common/layers.ts';
+import { RnnEncoder } from '../common/rnn-encoder.ts';
+import { RnnStack, gateCount, sampledTokens, statesToTensors, tensorsToStates, type RnnState } from '../common/rnn.ts';
+import type { Batch, DecoderState, EncoderState, StepOutput } from '../types.ts';
+
+type Seq2SeqConfig = Extract<ModelConfig, { type: 'seq2seq' }>;
+
+export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
+  private readonly encoder: RnnEncoder;
+  private readonly embedding: Embedding;
+  private readonly decoder: RnnStack;
+  /** context_every_step: the context vector's contribution to the decoder's first-layer gates. */
+  private readonly contextToGates: Linear | undefined;
+  private readonly output: OutputLayer;
+
+  constructor(config: Seq2SeqConfig, srcVocabSize: number, tgtVocabSize: number, seed: number) {
+    super(config, srcVocabSize, tgtVocabSize, seed);
+    const { cell, emb_size: E, hidden_size: H } = config;
+    this.encoder = new RnnEncoder(this.params, config, srcVocabSize);
+    this.embedding = new Embedding(this.params, 'decoder/embedding', tgtVocabSize, E);
+    this.decoder = new RnnStack(this.params, 'decoder', cell, E, H, config.layers);
+    if (config.context_every_step) {
+      this.contextToGates = new Linear(this.params, 'decoder/context', H, gateCount(cell) * H, false);
+    }
+    const featureSize = config.context_every_step ? H + E + H : H;
+    this.output = new OutputLayer(this.params, featureSize, tgtVocabSize, config.tie_embeddings ? this.embedding : undefined);
+  }
+
+  forward(batch: Batch, training: boolean, teacherForcing = 1): tf.Tensor3D {
+    return tf.tidy(() => {
+      const dropout = (x: tf.Tensor) => this.rng.dropout(x, this.config.dropout, training);
+      const { decoderInit } = this.encoder.encode(batch.src, batch.srcMask, training, this.rng);
+      const context = decoderInit[decoderInit.length - 1]!.h;
+      const contextGates = this.contextToGates?.apply(context);
+      if (teacherForcing < 1) return this.forwardSampled(batch, training, teacherForcing, decoderInit, context, contextGates);
+
+      // Full teacher forcing: no output feeds back, so each layer runs over the whole sequence.
+      const emb = dropout(this.embedding.lookup(batch.tgtIn));
+      let input0 = this.decoder.cells[0]!.projectInput(emb);
+      if (contextGates) input0 = tf.add(input0, tf.expandDims(contextGates, 1));
+      const h = this.decoder.run(input0, decoderInit, dropout);
+      const T = batch.tgtIn.shape[1];
+      const features = this.config.context_every_step
+        ? tf.concat([h, emb, tf.tile(tf.expandDims(context, 1), [1, T, 1])], 2)
+        : h;
+      return this.output.apply(dropout(features)) as tf.Tensor3D;
+    });
+  }
+
+  /** Scheduled sampling: each step feeds the gold token with probability `teacherForcing`, else the model's argmax. */
+  private forwardSampled(
+    batch: Batch,
+    training: boolean,
+    teacherForcing: number,
+    decoderInit: RnnState[],
+    context: tf.Tensor2D,
+    contextGates: tf.Tensor | undefined,
+  ): tf.Tensor3D {
+    const gold = tf.unstack(batch.tgtIn, 1);
+    const logits: tf.Tensor[] = [];
+    let states = decoderInit;
+    for (let t = 0; t < gold.length; t++) {
+      const useGold = t === 0 || this.rng.nextUniform() < teacherForcing;
+      const prev = useGold ? gold[t]! : sampledTokens(logits[t - 1]!);
+      const step = this.step(prev, states, context, contextGates, training);
+      states = step.states;
+      logits.push(this.output.apply(this.rng.dropout(step.features, this.config.dropout, training)));
+    }
+    return tf.stack(logits, 1) as tf.Tensor3D;
+  }
+
+  /** One decoder step for tokens prev [B]; shared by scheduled sampling and decoding. */
+  private step(
+    prev: tf.Tensor,
+    states: RnnState[],
+    context: tf.Tensor,
+    contextGates: tf.Tensor | undefined,
+    training: boolean,
+  ): { features: tf.Tensor; states: RnnState[] } {
+    const dropout = (x: tf.Tensor) => this.rng.dropout(x, this.config.dropout, training);
+    const emb = dropout(this.embedding.lookup(prev));
+    let input0 = this.decoder.cells[0]!.projectInput(emb);
+    if (contextGates) input0 = tf.add(input0, contextGates);
+    const next = this.decoder.step(input0, states, dropout);
+    const h = next[next.length - 1]!.h;
+    const features = this.config.context_every_step ? tf.concat([h, emb, context], 1) : h;
+    return { features, states: next };
+  }
+
+  encode(src: tf.Tensor2D, srcMask: tf.Tensor2D): EncoderState {
+    return tf.tidy(() => {
+      const { decoderInit } = this.encoder.encode(src, srcMask, false, this.rng);
+      const context = decoderInit[decoderInit.length - 1]!.h;
+      // `context` is also the top layer's init state: clone it, since the caller disposes each tensor.
+      const tensors: Record<string, tf.Tensor> = { ...statesToTensors(decoderInit, 'init_'), context: tf.clone(context) };
+      if (this.contextToGates) tensors.contextGates = this.contextToGates.apply(context);
+      return { tensors };
+    });
+  }
+
+  initDecoderState(enc: EncoderState): DecoderState {
+    const init = tensorsToStates(enc.tensors, 'init_', this.config.layers);
+    return { tensors: tf.tidy(() => statesToTensors(init.map((s) => ({ h: tf.clone(s.h), c: s.c && tf.clone(s.c) })), '')), step: 0 };
+  }
+
+  decodeStep(enc: EncoderState, state: DecoderState, prev: tf.Tensor1D): StepOutput {
+    return tf.tidy(() => {
+      const states = tensorsToStates(state.tensors, '', this.config.layers);
+      const { features, states: next } = this.step(prev, states, enc.tensors.context!, enc.tensors.contextGates, false);
+      const logProbs = tf.logSoftmax(this.output.apply(features)) as tf.Tensor2D;
+      return { logProbs, state: { tensors: statesToTensors(next, ''), step: state.step + 1 } };
+    });
+  }
+}

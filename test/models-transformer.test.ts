@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend/index.ts';
+import { UserError } from '../src/errors.ts';
+import { createModel } from '../src/models/index.ts';
+import {
+  BOS,
+  VOCAB,
+  assertClose,
+  checkNoLeak,
+  checkPaddingInvariance,
+  checkRowSelection,
+  checkSeededInit,
+  checkShapesAndStepEqualsForward,
+  disposeBatch,
+  learnTask,
+  makeBatch,
+  modelConfig,
+} from './helpers/models.ts';
+
+const tiny = { type: 'transformer', d_model: 8, heads: 2, ff_size: 16, encoder_layers: 2, decoder_layers: 2, dropout: 0.1, max_positions: 32 };
+const VARIANTS: Record<string, Record<string, unknown>> = {
+  'pre-norm, sinusoidal, tied': { ...tiny, norm: 'pre', positions: 'sinusoidal', tie_embeddings: true },
+  'post-norm, learned, untied': { ...tiny, norm: 'post', positions: 'learned', tie_embeddings: false },
+  'pre-norm, learned, untied, 1+3 layers': { ...tiny, norm: 'pre', positions: 'learned', tie_embeddings: false, encoder_layers: 1, decoder_layers: 3 },
+  'post-norm, sinusoidal, tied, 4 heads': { ...tiny, norm: 'post', heads: 4, tie_embeddings: true },
+};
+
+describe('transformer model', () => {
+  before(async () => {
+    await initBackend('wasm');
+  });
+
+  for (const [name, input] of Object.entries(VARIANTS)) {
+    it(`${name}: step-by-step decoding equals forward; padding, row selection, memory, seeded init`, async () => {
+      const config = modelConfig(input);
+      const model = createModel(config, 15, VOCAB, 3);
+      await checkShapesAndStepEqualsForward(model);
+      await checkPaddingInvariance(model);
+      await checkRowSelection(model);
+      checkNoLeak(model);
+      await checkSeededInit(config);
+      model.dispose();
+    });
+  }
+
+  it('forwardWithAttention gives the logits of forward and cross-attention weights per target position', async () => {
+    const model = createModel(modelConfig(VARIANTS['pre-norm, sinusoidal, tied']!), 15, VOCAB, 3);
+    const batch = makeBatch([[3, 4, 5], [6, 7, 8, 9, 10]], [[5, 4], [10, 9, 8]]);
+    const { logits, attention } = model.forwardWithAttention!(batch);
+    const plain = model.forward(batch, false);
+    assertClose(Array.from(await logits.data()), Array.from(await plain.data()), 1e-6, 'logits');
+    assert.deepEqual(attention.shape, [2, 4, 5]);
+    const w = (await attention.array()) as number[][][];
+    for (const row of w[0]!) {
+      assert.ok(row[3]! < 1e-6 && row[4]! < 1e-6, 'padding gets no weight');
+      assertClose([row.reduce((a, b) => a + b, 0)], [1], 1e-5, 'weights sum to 1');
+    }
+    tf.dispose([logits, attention, plain]);
+    disposeBatch(batch);
+    model.dispose();
+  });
+
+  it('refuses positions beyond max_positions with a clear message', () => {
+    const model = createModel(modelConfig({ ...tiny, max_positions: 4 }), 15, VOCAB, 3);
+    const batch = makeBatch([[3, 4, 5, 6, 7]], [[5, 4]]);
+    assert.throws(() => model.forward(batch, false), (e: unknown) => e instanceof UserError && /5 tokens is longer than model\.max_positions \(4\)/.test(e.message));
+    const enc = model.encode(tf.tensor2d([[3, 4]], undefined, 'int32'), tf.tensor2d([[1, 1]]));
+    let state = model.initDecoderState(enc);
+    const prev = tf.tensor1d([BOS], 'int32');
+    for (let t = 0; t < 4; t++) {
+      const step = model.decodeStep(enc, state, prev);
+      tf.dispose([step.logProbs, step.attention!, ...Object.values(state.tensors)]);
+      state = step.state;
+    }
+    assert.throws(() => model.decodeStep(enc, state, prev), UserError);
+    tf.dispose([prev, ...Object.values(state.tensors), ...Object.values(enc.tensors)]);
+    disposeBatch(batch);
+    model.dispose();
+  });
+
+  it('learns to copy random sequences (≥ 95% exact match, greedy)', async () => {
+    const config = modelConfig({ type: 'transformer', d_model: 32, heads: 2, ff_size: 64, encoder_layers: 1, decoder_layers: 1, dropout: 0 });
+    const model = createModel(config, VOCAB, VOCAB, 1);
+    const { accuracy, steps } = await learnTask(model, { task: 'copy', maxSteps: 600, lr: 3e-3, batchSize: 64 });
+    assert.ok(accuracy >= 0.95, `accuracy ${accuracy} after ${steps} steps`);
+    model.dispose();
+  });
+});
