@@ -68,7 +68,8 @@ const gatherGrad: tf.GradConfig = {
         const back = toFront.map((_, i) => toFront.indexOf(i));
         return tf.transpose(summed, back);
       },
-      indices: () => tf.zerosLike(indices),
+      // Indices get no gradient; a float zero keeps the tape happy when they were computed (argmax).
+      indices: () => tf.zeros(indices.shape),
     };
   },
 };

@@ -162,10 +162,9 @@ export function tensorsToStates(tensors: Record<string, tf.Tensor>, prefix: stri
 }
 
 /**
- * The argmax of logits [B, V] as a fresh int32 tensor cut off from the gradient tape: the tape
- * would otherwise ask the embedding gather for a gradient w.r.t. these integer ids, which tfjs
- * cannot give (it must be float32).
+ * The model's own prediction for the next input (teacher forcing < 1). It stays on the backend:
+ * the gather gradient gives integer ids a zero gradient (src/backend/gradients.ts).
  */
 export function sampledTokens(logits: tf.Tensor): tf.Tensor1D {
-  return tf.tensor1d(tf.argMax(logits, 1).dataSync() as Int32Array, 'int32');
+  return tf.argMax(logits, 1) as tf.Tensor1D;
 }
