@@ -1,0 +1,54 @@
+/** `mt train`: train the run's model (resuming from its newest checkpoint), validate, checkpoint. */
+import type { Command } from 'commander';
+import type { BackendName } from '../../backend/names.ts';
+import { LAYOUT } from '../../run/rundir.ts';
+import { loggerFor, openStageRun, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
+
+interface TrainCliOptions extends StageOptions {
+  resetOptimizer?: boolean;
+  resetSchedule?: boolean;
+}
+
+/** Exit code of a run stopped by Ctrl-C (128 + SIGINT), after its checkpoint is saved. */
+const INTERRUPTED_EXIT_CODE = 130;
+
+export function registerTrain(program: Command): void {
+  withConfigOptions(program.command('train').description('train the model, validating and checkpointing as configured; resumes from the last checkpoint'))
+    .option('--reset-optimizer', 'when resuming: start with fresh Adam moments (after changing optimizer settings)')
+    .option('--reset-schedule', 'when resuming: restart the learning-rate schedule (after changing it)')
+    .action(async (opts: TrainCliOptions, cmd: Command) => {
+      const log = loggerFor(cmd);
+      const run = openStageRun(opts, log);
+      log.toFile(run.path(LAYOUT.logs, 'train.log'));
+      const flag = cmd.optsWithGlobals<GlobalOptions>().backend;
+      const backend = (flag && flag !== 'auto' ? flag : run.config.backend) as BackendName;
+      // Loaded on demand: tfjs takes a second to import, which `mt --help` should not pay.
+      const { initBackend } = await import('../../backend/index.ts');
+      await initBackend(backend);
+      const { train } = await import('../../train/trainer.ts');
+
+      const interrupt = new AbortController();
+      const onSigint = (): void => {
+        if (interrupt.signal.aborted) process.exit(INTERRUPTED_EXIT_CODE);
+        log.warn('interrupted: saving a checkpoint after this step (Ctrl-C again to quit at once)');
+        interrupt.abort();
+      };
+      process.on('SIGINT', onSigint);
+      let summary;
+      try {
+        summary = await train(run, {
+          log,
+          resetOptimizer: opts.resetOptimizer,
+          resetSchedule: opts.resetSchedule,
+          signal: interrupt.signal,
+        });
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+      const best = summary.best ? `; best ${summary.best.metric} ${summary.best.value} at step ${summary.best.step}` : '';
+      const where = summary.checkpoint ? `; checkpoint ${summary.checkpoint}` : '';
+      log.result(summary, `stopped at step ${summary.step}, epoch ${summary.epoch} (${summary.stopped})${best}${where}`);
+      // main() maps only errors to exit codes; an interrupted run is not an error but exits 130.
+      if (summary.stopped === 'interrupted') process.exit(INTERRUPTED_EXIT_CODE);
+    });
+}
