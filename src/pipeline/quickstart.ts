@@ -1,0 +1,146 @@
+/**
+ * `mt quickstart`: the whole pipeline on the generated English→Korean corpus, no download —
+ * generate → prepare → vocab → train (attention) → translate → eval → plots, in one run directory.
+ * Each stage is the library function the matching `mt` subcommand calls.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateCorpus, writeCorpus } from '../../data/generate/index.ts';
+import { loadConfigFile } from '../config/load.ts';
+import { prepareData } from '../data/prepare.ts';
+import { loadTranslator } from '../decode/load.ts';
+import { formatAttention, translateLines } from '../decode/translate.ts';
+import { evaluate, type EvalReport } from '../metrics/evaluate.ts';
+import { plotAttention, plotCurves, plotLength } from '../report/plots/index.ts';
+import { LAYOUT, RunDir } from '../run/rundir.ts';
+import { trainSubwords } from '../subword/index.ts';
+import { train, type TrainSummary } from '../train/trainer.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
+import type { Logger } from '../util/log.ts';
+
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const QUICKSTART_CONFIG = path.join(PACKAGE_ROOT, 'configs', 'quickstart-en-ko.yaml');
+
+export interface QuickstartOptions {
+  run: string;
+  pairs: number;
+  seed: number;
+  /** Longest generated English sentence, in words. */
+  maxWords: number;
+  /** Extra `--set` overrides applied to configs/quickstart-en-ko.yaml. */
+  overrides: string[];
+  force?: boolean;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+export interface QuickstartResult {
+  run: string;
+  train: TrainSummary;
+  scores: EvalReport;
+  bleu: number;
+  chrf: number;
+  plots: string[];
+  elapsed_s: number;
+}
+
+function readLines(file: string): string[] {
+  const text = fs.readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** The test sentence whose heatmap is drawn: the first one of middling length (readable, still reordered). */
+function sentenceToPlot(sources: string[]): number {
+  const i = sources.findIndex((s) => {
+    const n = s.split(' ').length;
+    return n >= 8 && n <= 14;
+  });
+  return Math.max(i, 0);
+}
+
+export async function quickstart(opts: QuickstartOptions): Promise<QuickstartResult> {
+  const { log } = opts;
+  const started = Date.now();
+  const runRoot = path.resolve(opts.run);
+  const corpusDir = path.join(runRoot, 'corpus');
+
+  log.info(`[1/6] generating ${opts.pairs} English→Korean pairs (seed ${opts.seed}) into ${corpusDir}`);
+  const corpus = generateCorpus('en-ko', { pairs: opts.pairs, seed: opts.seed, maxWords: opts.maxWords });
+  writeCorpus(corpus, corpusDir);
+
+  const file = (split: string, lang: string): string => path.join(corpusDir, `${split}.${lang}`);
+  const { config } = loadConfigFile(QUICKSTART_CONFIG, {
+    overrides: [
+      `data.train=[{src: "${file('train', 'en')}", tgt: "${file('train', 'ko')}"}]`,
+      `data.valid={src: "${file('valid', 'en')}", tgt: "${file('valid', 'ko')}"}`,
+      `data.test={src: "${file('test', 'en')}", tgt: "${file('test', 'ko')}"}`,
+      `seed=${opts.seed}`,
+      ...opts.overrides,
+    ],
+  });
+  const run = RunDir.create(runRoot, config, { force: opts.force });
+
+  log.info('[2/6] mt prepare');
+  await prepareData(run, log);
+  log.info('[3/6] mt vocab');
+  await trainSubwords(run, log);
+  log.info(`[4/6] mt train (${config.model.type})`);
+  const summary = await train(run, { log, signal: opts.signal });
+  if (summary.stopped === 'interrupted') throw new Error('interrupted');
+
+  log.info('[5/6] mt translate (test split)');
+  const translator = await loadTranslator(run, { warn: (m) => log.warn(m) });
+  const sources = readLines(run.path(LAYOUT.data, 'test.src'));
+  const translations = translateLines(translator.model, translator.subwords, sources, config.decode, {
+    attention: true,
+    warn: (m) => log.warn(m),
+  });
+  translator.model.dispose();
+  const hypFile = run.path(LAYOUT.translations, 'test.hyp');
+  writeFileAtomic(hypFile, translations.map((t) => t.text + '\n').join(''));
+  const attentionFile = run.path(LAYOUT.translations, 'test.attention.jsonl');
+  writeFileAtomic(attentionFile, translations.map((t, i) => formatAttention(i, t)).join(''));
+  run.recordStage('translate', { sentences: sources.length, checkpoint: translator.source, file: path.relative(run.root, hypFile) });
+
+  log.info('[6/6] mt eval');
+  const refFile = run.path(LAYOUT.data, 'test.tgt');
+  const scores = evaluate(
+    {
+      systems: [{ name: hypFile, lines: translations.map((t) => t.text) }],
+      references: [{ name: refFile, lines: readLines(refFile) }],
+      source: { name: run.path(LAYOUT.data, 'test.src'), lines: sources },
+    },
+    {
+      metrics: config.eval.metrics,
+      tokenize: config.eval.tokenize,
+      lowercase: config.eval.lowercase,
+      confidence: false,
+      paired: null,
+      bootstrapSamples: config.eval.bootstrap_samples,
+      randomizationTrials: 0,
+      seed: config.eval.seed,
+      lengthBuckets: config.eval.length_buckets,
+    },
+  );
+  writeJsonAtomic(run.path(LAYOUT.scores, 'test.json'), scores);
+  const system = scores.systems[0]!;
+  writeJsonAtomic(
+    run.path(LAYOUT.scores, 'by-length.json'),
+    system.length_buckets
+      .filter((b) => b.segments > 0 && b.scores.bleu !== undefined)
+      .map((b) => ({ bucket: b.label, score: b.scores.bleu, segments: b.segments })),
+  );
+  const bleu = system.scores.bleu?.score ?? NaN;
+  const chrf = system.scores.chrf?.score ?? NaN;
+  run.recordStage('eval', { bleu, chrf, file: path.join(LAYOUT.scores, 'test.json') });
+
+  const plots = [
+    ...(await plotCurves(run.root)),
+    ...(await plotAttention(run.root, attentionFile, sentenceToPlot(sources))),
+    ...(await plotLength([run.root], { names: [config.model.type] })),
+  ];
+  return { run: run.root, train: summary, scores, bleu, chrf, plots, elapsed_s: (Date.now() - started) / 1000 };
+}
