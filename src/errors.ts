@@ -12,14 +12,6 @@ export class UserError extends Error {
   }
 }
 
-/** Thrown by subcommands whose stage another issue has not landed yet. */
-export class NotImplementedError extends UserError {
-  constructor(what: string) {
-    super(`${what} is not implemented yet`);
-    this.name = 'NotImplementedError';
-  }
-}
-
 export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError;
 }

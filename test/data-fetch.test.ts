@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -8,22 +7,10 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { MULTI30K_FILES } from '../src/data/fetch.ts';
-import { MT_BIN, SHARED, tempDir, type CliResult } from './helpers/cli.ts';
+import { runMtAsync, SHARED, tempDir } from './helpers/cli.ts';
 
 const MULTI30K = path.join(SHARED, 'data', 'multi30k');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
-/** runMt blocks the event loop (spawnSync), which would stall the in-process server: spawn instead. */
-function runMtAsync(args: string[], cwd: string): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MT_BIN, ...args], { cwd });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 /**
  * A mirror on 127.0.0.1 serving shared/data/multi30k: test2016.* only gzipped (as `<name>.gz`,
@@ -65,7 +52,7 @@ describe('mt data fetch multi30k', () => {
   it('downloads from an HTTP mirror (plain and .gz), verifies and lays out the files', async () => {
     corrupt = undefined;
     const cwd = tempDir();
-    const r = await runMtAsync(['data', 'fetch', 'multi30k', '--mirror', baseUrl, '--json'], cwd);
+    const r = await runMtAsync(['data', 'fetch', 'multi30k', '--mirror', baseUrl, '--json'], { cwd });
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout) as { out: string; files: { name: string; source: string }[] };
     assert.equal(result.out, path.join('corpora', 'multi30k'));
@@ -74,7 +61,7 @@ describe('mt data fetch multi30k', () => {
       assert.ok(fs.readFileSync(path.join(cwd, 'corpora', 'multi30k', f.name)).equals(fs.readFileSync(path.join(MULTI30K, f.name))), f.name);
     }
     // A second run finds everything in place and downloads nothing.
-    const again = await runMtAsync(['data', 'fetch', 'multi30k', '--mirror', 'http://127.0.0.1:9/unused'], cwd);
+    const again = await runMtAsync(['data', 'fetch', 'multi30k', '--mirror', 'http://127.0.0.1:9/unused'], { cwd });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /9 files in corpora\/multi30k \(0 fetched, 9 already there; sha256 verified\)/);
   });
@@ -84,7 +71,7 @@ describe('mt data fetch multi30k', () => {
     const out = path.join(tempDir(), 'm');
     fs.mkdirSync(out);
     fs.writeFileSync(path.join(out, 'val.de'), 'a stale, damaged copy\n');
-    const r = await runMtAsync(['data', 'fetch', 'multi30k', '--mirror', baseUrl, '--out', out], tempDir());
+    const r = await runMtAsync(['data', 'fetch', 'multi30k', '--mirror', baseUrl, '--out', out], { cwd: tempDir() });
     assert.equal(r.code, 2, r.stderr);
     const lines = r.stderr.trimEnd().split('\n');
     assert.match(lines[0]!, /warning: .*val\.de: sha256 does not match, fetching it again/);
@@ -100,7 +87,7 @@ describe('mt data fetch multi30k', () => {
     const mirror = tempDir();
     for (const f of MULTI30K_FILES) fs.writeFileSync(path.join(mirror, `${f.name}.gz`), gzipSync(fs.readFileSync(path.join(MULTI30K, f.name))));
     const out = path.join(tempDir(), 'm');
-    const r = await runMtAsync(['data', 'fetch', 'multi30k', '--mirror', mirror, '--out', out], tempDir());
+    const r = await runMtAsync(['data', 'fetch', 'multi30k', '--mirror', mirror, '--out', out], { cwd: tempDir() });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(sha256(fs.readFileSync(path.join(out, 'train.de'))), MULTI30K_FILES.find((f) => f.name === 'train.de')!.sha256);
     assert.equal(fs.readdirSync(out).length, 9);

@@ -5,10 +5,19 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BACKEND_NAMES } from '../backend/names.ts';
 import { errorMessage, isUserError } from '../errors.ts';
+import { fsUserError } from '../util/atomic.ts';
 import { MT_VERSION } from '../version.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerDataFetch } from './commands/data-fetch.ts';
+import { registerDataGenerate } from './commands/data-generate.ts';
+import { registerEval } from './commands/eval.ts';
 import { registerInfo } from './commands/info.ts';
-import { registerPendingStages } from './commands/stages.ts';
+import { registerPlot } from './commands/plot.ts';
+import { registerPrepare } from './commands/prepare.ts';
+import { registerQuickstart } from './commands/quickstart.ts';
+import { registerTrain } from './commands/train.ts';
+import { registerTranslate } from './commands/translate.ts';
+import { registerVocab } from './commands/vocab.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mt')
@@ -18,18 +27,35 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress bars or messages (errors are still printed)')
     .option('--json', 'machine-readable output on stdout')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_NAMES]).default('auto'))
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerQuickstart(program);
   registerInfo(program);
   registerConfig(program);
-  registerPendingStages(program);
+  registerPrepare(program);
+  registerVocab(program);
+  registerTrain(program);
+  registerTranslate(program);
+  registerEval(program);
+  registerPlot(program);
   // `mt data fetch|generate …`: corpora in and out of mt; each subcommand registers itself here.
-  program.command('data').description('fetch public corpora or generate synthetic ones');
-  for (const cmd of program.commands) {
-    cmd.exitOverride();
-    for (const sub of cmd.commands) sub.exitOverride();
-  }
+  const data = program.command('data').description('fetch public corpora or generate synthetic ones');
+  registerDataFetch(data);
+  registerDataGenerate(data);
+  oneLineUsageErrors(program);
   return program;
+}
+
+/** Commander's usage errors (unknown flag, bad choice, missing argument) as mt's: one `mt: error:` line. */
+function oneLineUsageErrors(cmd: Command): void {
+  const usage = (): string => {
+    const names: string[] = [];
+    for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+    return names.join(' ');
+  };
+  cmd.exitOverride().configureOutput({
+    outputError: (str, write) => write(`mt: error: ${str.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (see ${usage()} --help)\n`),
+  });
+  for (const sub of cmd.commands) oneLineUsageErrors(sub);
 }
 
 /** Run mt with `argv` (as process.argv) and return the exit code. */
@@ -39,7 +65,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
     return 0;
-  } catch (e) {
+  } catch (thrown) {
+    // A full disk or a read-only folder met outside the run directory's own writers is still the user's to fix.
+    const e = fsUserError(thrown);
     if (e instanceof CommanderError) {
       // Help and version are "errors" to commander; usage mistakes are the user's.
       return e.exitCode === 0 ? 0 : 2;

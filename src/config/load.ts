@@ -98,13 +98,31 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConf
   try {
     const st = fs.statSync(abs);
     if (st.isDirectory()) throw new UserError(`${file}: is a directory, expected a YAML config file`);
-    text = fs.readFileSync(abs, 'utf8');
+    text = decodeConfig(fs.readFileSync(abs), file);
   } catch (e) {
     if (e instanceof UserError) throw e;
     const code = (e as { code?: string }).code;
     throw new UserError(`${file}: cannot read config (${code === 'ENOENT' ? 'no such file' : code ?? String(e)})`);
   }
   return { config: parseConfigText(text, file, opts), file: abs };
+}
+
+/** Strict UTF-8 without NUL: a mangled config fails at its line instead of turning into odd keys or paths. */
+function decodeConfig(bytes: Buffer, file: string): string {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  for (let start = 0, line = 1; start < bytes.length; line++) {
+    const nl = bytes.indexOf(0x0a, start);
+    const end = nl < 0 ? bytes.length : nl;
+    const lineBytes = bytes.subarray(start, end);
+    if (lineBytes.includes(0)) throw new UserError(`${file}:${line}: NUL byte; a config must be UTF-8 text`);
+    try {
+      decoder.decode(lineBytes);
+    } catch {
+      throw new UserError(`${file}:${line}: invalid UTF-8; a config must be UTF-8 text`);
+    }
+    start = end + 1;
+  }
+  return decoder.decode(bytes);
 }
 
 /** Validate config text; `file` is used for messages and to resolve relative paths. */
@@ -121,7 +139,13 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
       doc.errors.map((err) => ({ where: where(err.pos[0]), keyPath: '', message: `invalid YAML: ${err.message.split('\n')[0]}` })),
     );
   }
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (e) {
+    // An alias with no anchor, or aliases that expand without bound (the yaml package refuses both here).
+    throw new ConfigError([{ where: file, keyPath: '', message: `invalid YAML: ${(e as Error).message.split('\n')[0]}` }]);
+  }
   if (raw !== null && raw !== undefined && !isPlainObject(raw)) {
     throw new ConfigError([{ where: where(0), keyPath: '', message: 'expected a mapping of sections (data:, model:, …) at the top level' }]);
   }

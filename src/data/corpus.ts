@@ -124,9 +124,6 @@ class TsvCorpus implements CorpusReader {
     private readonly tgtColumn: number,
     private readonly onInvalid: OnInvalid,
   ) {
-    if (srcColumn === tgtColumn) {
-      throw new UserError(`${file}: src_column and tgt_column are both ${srcColumn}; they must name different fields`);
-    }
     this.reader = new LineReader(file);
   }
 

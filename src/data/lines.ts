@@ -33,11 +33,15 @@ export function checkInputFile(file: string): number {
 
 function isGzip(file: string): boolean {
   const head = Buffer.alloc(2);
-  const fd = fs.openSync(file, 'r');
   try {
-    return fs.readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(file, 'r');
+    try {
+      return fs.readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    throw new UserError(`${file}: cannot read (${errorText(e)})`);
   }
 }
 

@@ -3,6 +3,7 @@
  * outputs into a staging folder this way and moves the folder into place only when all succeeded.
  */
 import * as fs from 'node:fs';
+import { fsUserError } from '../util/atomic.ts';
 
 const BUFFER_BYTES = 1 << 20;
 
@@ -17,7 +18,7 @@ export class LineWriter {
 
   constructor(file: string) {
     this.file = file;
-    this.fd = fs.openSync(file, 'w');
+    this.fd = this.io(() => fs.openSync(file, 'w'));
   }
 
   write(line: string): void {
@@ -26,7 +27,7 @@ export class LineWriter {
     if (this.used + 3 * line.length + 1 > BUFFER_BYTES) {
       this.flush();
       if (3 * line.length + 1 > BUFFER_BYTES) {
-        fs.writeSync(this.fd, line + '\n');
+        this.io(() => fs.writeSync(this.fd, line + '\n'));
         return;
       }
     }
@@ -35,13 +36,25 @@ export class LineWriter {
   }
 
   close(): void {
-    this.flush();
-    fs.fsyncSync(this.fd);
-    fs.closeSync(this.fd);
+    try {
+      this.flush();
+      this.io(() => fs.fsyncSync(this.fd));
+    } finally {
+      fs.closeSync(this.fd);
+    }
   }
 
   private flush(): void {
-    if (this.used > 0) fs.writeSync(this.fd, this.buffer, 0, this.used);
+    if (this.used > 0) this.io(() => fs.writeSync(this.fd, this.buffer, 0, this.used));
     this.used = 0;
+  }
+
+  /** A full disk or a read-only folder is the user's to fix: name the file. */
+  private io<T>(op: () => T): T {
+    try {
+      return op();
+    } catch (e) {
+      throw fsUserError(e, this.file);
+    }
   }
 }

@@ -126,6 +126,7 @@ export function evaluate(inputs: EvalInputs, opts: EvalOptions, onStep: (done: n
       throw new UserError(`${f.name} has ${f.lines.length} lines but ${first.name} has ${first.lines.length}; the files must be line-aligned`);
     }
   }
+  if (first.lines.length === 0) throw new UserError(`${systems[0]!.name}: empty file, nothing to score`);
 
   const refs = references.map((r) => [...r.lines]);
   const lengths = (source ?? first).lines.map((l) => pySplit(l).length);

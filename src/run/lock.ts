@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../errors.ts';
+import { fsUserError } from '../util/atomic.ts';
 
 interface LockOwner {
   pid: number;
@@ -43,7 +44,14 @@ export function acquireRunLock(runRoot: string, stage: string): RunLock {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = fs.openSync(file, 'wx');
-      fs.writeSync(fd, JSON.stringify(me));
+      try {
+        fs.writeSync(fd, JSON.stringify(me));
+      } catch (e) {
+        // A full disk: leave no empty lock behind.
+        fs.closeSync(fd);
+        fs.rmSync(file, { force: true });
+        throw fsUserError(e, file);
+      }
       fs.closeSync(fd);
       let released = false;
       const release = (): void => {
@@ -55,7 +63,7 @@ export function acquireRunLock(runRoot: string, stage: string): RunLock {
       process.on('exit', release);
       return { release };
     } catch (e) {
-      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+      if ((e as { code?: string }).code !== 'EEXIST') throw fsUserError(e, file);
     }
     const owner = readOwner(file);
     const stale = !owner || (owner.host === me.host && !isAlive(owner.pid));

@@ -185,9 +185,15 @@ function readManifestFile(file: string): Manifest {
     throw new UserError(`${file}: unreadable manifest (${(e as Error).message.split('\n')[0]})`);
   }
   const m = value as Partial<Manifest> | null;
-  if (!m || m.format !== 'mt-run' || typeof m.identity_hash !== 'string' || typeof m.stages !== 'object') {
-    throw new UserError(`${file}: not an mt run manifest`);
-  }
+  if (!m || typeof m !== 'object' || m.format !== 'mt-run') throw new UserError(`${file}: not an mt run manifest`);
+  // A hand-edited or damaged manifest is named here, not met later as a crash in recordStage.
+  const fields: [string, boolean][] = [
+    ['format_version', Number.isInteger(m.format_version)],
+    ['identity_hash', typeof m.identity_hash === 'string'],
+    ['stages', typeof m.stages === 'object' && m.stages !== null && !Array.isArray(m.stages)],
+  ];
+  const bad = fields.find(([, ok]) => !ok);
+  if (bad) throw new UserError(`${file}: damaged mt run manifest (${bad[0]} is missing or of the wrong type)`);
   return m as Manifest;
 }
 

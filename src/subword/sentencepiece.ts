@@ -50,7 +50,9 @@ export class SentencePieceModel implements SubwordModel {
     try {
       bytes = fs.readFileSync(abs);
     } catch (e) {
-      throw new UserError(`${file}: cannot read SentencePiece model (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? String(e));
+      throw new UserError(`${file}: cannot read SentencePiece model (${why})`);
     }
     let proto: ModelProto;
     try {

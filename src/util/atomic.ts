@@ -1,11 +1,58 @@
 /**
  * Atomic file writes: write to a temp file in the same directory, fsync, rename.
- * A crash at any point leaves either the old file or the new one, never a mix.
+ * A crash at any point leaves either the old file or the new one, never a mix. A full disk, a
+ * read-only or non-writable folder fails the same way, as a one-line UserError naming the path.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { UserError } from '../errors.ts';
 
 let counter = 0;
+
+/** Filesystem failures the user can fix (full disk, permissions, read-only mount, a path in the way), as they should read. */
+const FIXABLE_FS_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+};
+
+/**
+ * A one-line UserError naming the path for a filesystem failure the user can fix, else `e` as it is.
+ * Writes through a file descriptor carry no path, so writers pass the file they were writing.
+ */
+export function fsUserError(e: unknown, file?: string): unknown {
+  if (typeof e !== 'object' || e === null) return e;
+  const { code, path: errPath } = e as NodeJS.ErrnoException;
+  const what = code === undefined ? undefined : FIXABLE_FS_ERRORS[code];
+  const where = file ?? errPath;
+  return what && where ? new UserError(`${where}: ${what}`) : e;
+}
+
+/**
+ * mkdir -p, one level at a time: a recursive mkdirSync reports ENOENT on a read-only or
+ * non-writable parent, where this names the real cause (and a file in the way as such).
+ */
+function ensureDir(dir: string): void {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(dir, { throwIfNoEntry: false });
+  } catch (e) {
+    throw fsUserError(e, dir); // ENOTDIR: a file further up
+  }
+  if (st?.isDirectory()) return;
+  if (st) throw new UserError(`${dir}: cannot create folder: a file is in the way`);
+  const parent = path.dirname(dir);
+  if (parent !== dir) ensureDir(parent);
+  try {
+    fs.mkdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fsUserError(e, dir);
+  }
+}
 
 function tempPathFor(target: string): string {
   counter += 1;
@@ -22,21 +69,22 @@ export function writeFileAtomic(
   data: string | Uint8Array,
   hooks: AtomicWriteHooks = {},
 ): void {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
+  ensureDir(path.dirname(target));
   const tmp = tempPathFor(target);
-  const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     hooks.beforeRename?.(tmp);
     fs.renameSync(tmp, target);
   } catch (e) {
+    // A full disk leaves a partial temp file: remove it, and keep the old target as it was.
     fs.rmSync(tmp, { force: true });
-    throw e;
+    throw fsUserError(e, target);
   }
   fsyncDir(path.dirname(target));
 }
@@ -51,26 +99,35 @@ export function writeJsonAtomic(target: string, value: unknown): void {
  */
 export function replaceDirAtomic(target: string, fill: (tmpDir: string) => void): void {
   const parent = path.dirname(target);
-  fs.mkdirSync(parent, { recursive: true });
+  ensureDir(parent);
   const tmp = tempPathFor(target);
-  fs.mkdirSync(tmp, { recursive: true });
+  const old = tempPathFor(target) + '.old';
+  let movedAside = false;
   try {
+    fs.mkdirSync(tmp);
     fill(tmp);
+    if (fs.existsSync(target)) {
+      fs.renameSync(target, old);
+      movedAside = true;
+    }
+    fs.renameSync(tmp, target);
   } catch (e) {
+    if (movedAside) fs.renameSync(old, target);
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    throw fsUserError(e, target);
   }
-  const old = fs.existsSync(target) ? tempPathFor(target) + '.old' : undefined;
-  if (old) fs.renameSync(target, old);
-  fs.renameSync(tmp, target);
-  if (old) fs.rmSync(old, { recursive: true, force: true });
+  if (movedAside) fs.rmSync(old, { recursive: true, force: true });
   fsyncDir(parent);
 }
 
 /** Append one line (e.g. a JSON log record); appends of one small write are atomic on POSIX. */
 export function appendLine(target: string, line: string): void {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  fs.appendFileSync(target, line.endsWith('\n') ? line : line + '\n');
+  ensureDir(path.dirname(target));
+  try {
+    fs.appendFileSync(target, line.endsWith('\n') ? line : line + '\n');
+  } catch (e) {
+    throw fsUserError(e, target);
+  }
 }
 
 function fsyncDir(dir: string): void {

@@ -1,5 +1,5 @@
 /** Run the real `mt` binary in a child process and capture what it prints. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,8 +15,16 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runMt(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
-  const r = spawnSync(process.execPath, [MT_BIN, ...args], {
+export interface RunOptions {
+  cwd?: string;
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Flags for node itself, before bin/mt.js (e.g. --import PRELOAD). */
+  nodeArgs?: string[];
+}
+
+export function runMt(args: string[], opts: RunOptions = {}): CliResult {
+  const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), MT_BIN, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     input: opts.input,
     encoding: 'utf8',
@@ -24,6 +32,27 @@ export function runMt(args: string[], opts: { cwd?: string; input?: string; env?
     timeout: 300_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * runMt without blocking the event loop: for tests that serve something in-process (an HTTP
+ * mirror) or run several commands at once.
+ */
+export function runMtAsync(args: string[], opts: RunOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), MT_BIN, ...args], {
+      cwd: opts.cwd ?? REPO_ROOT,
+      env: { ...process.env, ...opts.env },
+      timeout: 300_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(opts.input);
+  });
 }
 
 export function tempDir(prefix = 'mt-test-'): string {

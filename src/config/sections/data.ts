@@ -7,11 +7,13 @@ export const CorpusSchema = z.union([
     src: z.string().min(1).describe('source-language file, one sentence per line (plain or .gz)'),
     tgt: z.string().min(1).describe('target-language file, line-aligned with src'),
   }),
-  z.strictObject({
-    tsv: z.string().min(1).describe('one file with tab-separated fields per line (plain or .gz)'),
-    src_column: z.number().int().positive().default(1).describe('field (1-based) holding the source sentence'),
-    tgt_column: z.number().int().positive().default(2).describe('field (1-based) holding the target sentence'),
-  }),
+  z
+    .strictObject({
+      tsv: z.string().min(1).describe('one file with tab-separated fields per line (plain or .gz)'),
+      src_column: z.number().int().positive().default(1).describe('field (1-based) holding the source sentence'),
+      tgt_column: z.number().int().positive().default(2).describe('field (1-based) holding the target sentence'),
+    })
+    .refine((c) => c.src_column !== c.tgt_column, { message: 'must differ from src_column', path: ['tgt_column'] }),
 ]);
 export type Corpus = z.infer<typeof CorpusSchema>;
 
