@@ -31,7 +31,7 @@ export function registerQuickstart(program: Command): void {
     .option('-r, --run <dir>', 'run directory', 'runs/quickstart')
     .option('--pairs <n>', 'sentence pairs to generate', positiveInt, 12000)
     .option('--seed <n>', 'seed for the corpus and the model', positiveInt, 1234)
-    .option('--max-words <n>', 'longest generated English sentence, in words', positiveInt, 40)
+    .option('--max-words <n>', 'longest generated English sentence, in words', positiveInt, 25)
     .option('--set <key=value>', 'override configs/quickstart-en-ko.yaml, e.g. --set model.type=seq2seq (repeatable)', collect, [])
     .option('--force', 'reuse a run directory made from a different config')
     .action(async (flags: QuickstartFlags, cmd: Command) => {

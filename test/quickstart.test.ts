@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { runMtAsync, tempDir } from './helpers/cli.ts';
+
+describe('mt quickstart', () => {
+  it('runs the whole pipeline on generated data and leaves scores, translations and plots', async () => {
+    const run = path.join(tempDir(), 'qs');
+    const r = await runMtAsync([
+      '--json', 'quickstart', '--run', run, '--pairs', '400', '--max-words', '12',
+      '--set', 'train.max_steps=4', '--set', 'train.valid_every=4', '--set', 'subword.vocab_size=500',
+      '--set', 'model.hidden_size=32', '--set', 'model.emb_size=16',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as { bleu: number; chrf: number; steps: number; plots: string[] };
+    assert.equal(result.steps, 4);
+    assert.ok(Number.isFinite(result.bleu) && result.bleu >= 0 && result.bleu <= 100);
+    const test = fs.readFileSync(path.join(run, 'data', 'test.src'), 'utf8').split('\n').length;
+    assert.equal(fs.readFileSync(path.join(run, 'translations', 'test.hyp'), 'utf8').split('\n').length, test);
+    const scores = JSON.parse(fs.readFileSync(path.join(run, 'scores', 'test.json'), 'utf8')) as { systems: { scores: { bleu: { score: number } } }[] };
+    assert.equal(scores.systems[0]!.scores.bleu.score, result.bleu);
+    for (const f of ['curves.png', 'curves.svg', 'bleu-by-length.png']) assert.ok(fs.existsSync(path.join(run, 'plots', f)), f);
+    assert.ok(fs.readdirSync(path.join(run, 'plots')).some((f) => /^attention-\d+\.png$/.test(f)));
+    const manifest = JSON.parse(fs.readFileSync(path.join(run, 'manifest.json'), 'utf8')) as { stages: Record<string, unknown> };
+    assert.deepEqual(Object.keys(manifest.stages).sort(), ['eval', 'prepare', 'train', 'translate', 'vocab']);
+  });
+});
