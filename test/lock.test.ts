@@ -39,3 +39,23 @@ describe('run directory lock', () => {
     acquireRunLock(dir, 'train').release();
   });
 });
+
+describe('stages take the run directory lock', () => {
+  it('a second mt train on the same run directory refuses while the first holds it', async () => {
+    const { parseConfigText } = await import('../src/config/load.ts');
+    const { RunDir } = await import('../src/run/rundir.ts');
+    const { minimalConfigYaml, runMt } = await import('./helpers/cli.ts');
+    const root = path.join(tempDir(), 'run');
+    RunDir.create(root, parseConfigText(minimalConfigYaml(), path.join(root, '..', 'exp.yaml')));
+    const held = acquireRunLock(root, 'train');
+    try {
+      for (const stage of ['train', 'prepare', 'vocab']) {
+        const r = runMt([stage, '--run', root]);
+        assert.equal(r.code, 2, `${stage}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`^mt: error: .*run directory is in use by mt train \\(pid ${process.pid} `));
+      }
+    } finally {
+      held.release();
+    }
+  });
+});

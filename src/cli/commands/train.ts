@@ -1,6 +1,7 @@
 /** `mt train`: train the run's model (resuming from its newest checkpoint), validate, checkpoint. */
 import type { Command } from 'commander';
 import type { BackendName } from '../../backend/names.ts';
+import { acquireRunLock } from '../../run/lock.ts';
 import { LAYOUT } from '../../run/rundir.ts';
 import { loggerFor, openStageRun, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
 
@@ -19,6 +20,8 @@ export function registerTrain(program: Command): void {
     .action(async (opts: TrainCliOptions, cmd: Command) => {
       const log = loggerFor(cmd);
       const run = openStageRun(opts, log);
+      // One trainer per run directory: a second one would interleave checkpoints.
+      const lock = acquireRunLock(run.root, 'train');
       log.toFile(run.path(LAYOUT.logs, 'train.log'));
       const flag = cmd.optsWithGlobals<GlobalOptions>().backend;
       const backend = (flag && flag !== 'auto' ? flag : run.config.backend) as BackendName;
@@ -44,6 +47,7 @@ export function registerTrain(program: Command): void {
         });
       } finally {
         process.off('SIGINT', onSigint);
+        lock.release();
       }
       const best = summary.best ? `; best ${summary.best.metric} ${summary.best.value} at step ${summary.best.step}` : '';
       const where = summary.checkpoint ? `; checkpoint ${summary.checkpoint}` : '';
