@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.ts';
 import { createModel } from '../src/models/index.ts';
 import {
   VOCAB,
-  assertClose,
-  checkNoLeak,
-  checkPaddingInvariance,
-  checkRowSelection,
-  checkSeededInit,
-  checkShapesAndStepEqualsForward,
-  disposeBatch,
+  checkEachVariant,
+  checkForwardWithAttention,
   learnTask,
-  makeBatch,
   modelConfig,
 } from './helpers/models.ts';
 
@@ -31,30 +24,11 @@ describe('attention model', () => {
     await initBackend('wasm');
   });
 
-  for (const [name, input] of Object.entries(VARIANTS)) {
-    it(`${name}: step-by-step decoding equals forward; padding, row selection, memory, seeded init`, async () => {
-      const config = modelConfig(input);
-      const model = createModel(config, 15, VOCAB, 3);
-      await checkShapesAndStepEqualsForward(model);
-      await checkPaddingInvariance(model);
-      await checkRowSelection(model);
-      checkNoLeak(model);
-      await checkSeededInit(config);
-      model.dispose();
-    });
-  }
+  checkEachVariant(VARIANTS);
 
   it('forwardWithAttention gives the logits of forward and the weights of each decoder step', async () => {
     const model = createModel(modelConfig(VARIANTS['bahdanau, gru, bidirectional, input feeding']!), 15, VOCAB, 3);
-    const batch = makeBatch([[3, 4, 5], [6, 7, 8, 9, 10]], [[5, 4], [10, 9, 8]]);
-    const { logits, attention } = model.forwardWithAttention!(batch);
-    const plain = model.forward(batch, false);
-    assertClose(Array.from(await logits.data()), Array.from(await plain.data()), 1e-6, 'logits');
-    assert.deepEqual(attention.shape, [2, 4, 5]);
-    const w = (await attention.array()) as number[][][];
-    for (const row of w[0]!) assert.ok(row[3]! < 1e-6 && row[4]! < 1e-6, 'padding gets no weight');
-    tf.dispose([logits, attention, plain]);
-    disposeBatch(batch);
+    await checkForwardWithAttention(model);
     model.dispose();
   });
 

@@ -4,11 +4,7 @@ import { initBackend } from '../src/backend/index.ts';
 import { createModel } from '../src/models/index.ts';
 import {
   VOCAB,
-  checkNoLeak,
-  checkPaddingInvariance,
-  checkRowSelection,
-  checkSeededInit,
-  checkShapesAndStepEqualsForward,
+  checkEachVariant,
   learnTask,
   modelConfig,
 } from './helpers/models.ts';
@@ -26,18 +22,7 @@ describe('seq2seq model', () => {
     await initBackend('wasm');
   });
 
-  for (const [name, input] of Object.entries(VARIANTS)) {
-    it(`${name}: step-by-step decoding equals forward; padding, row selection, memory, seeded init`, async () => {
-      const config = modelConfig(input);
-      const model = createModel(config, 15, VOCAB, 3);
-      await checkShapesAndStepEqualsForward(model);
-      await checkPaddingInvariance(model);
-      await checkRowSelection(model);
-      checkNoLeak(model);
-      await checkSeededInit(config);
-      model.dispose();
-    });
-  }
+  checkEachVariant(VARIANTS);
 
   it('learns to reverse random sequences through its fixed context vector (≥ 95% exact match, greedy)', async () => {
     // Reversal suits a unidirectional encoder: the first outputs are the most recent inputs.

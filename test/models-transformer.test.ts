@@ -8,11 +8,8 @@ import {
   BOS,
   VOCAB,
   assertClose,
-  checkNoLeak,
-  checkPaddingInvariance,
-  checkRowSelection,
-  checkSeededInit,
-  checkShapesAndStepEqualsForward,
+  checkEachVariant,
+  checkForwardWithAttention,
   disposeBatch,
   learnTask,
   makeBatch,
@@ -32,33 +29,12 @@ describe('transformer model', () => {
     await initBackend('wasm');
   });
 
-  for (const [name, input] of Object.entries(VARIANTS)) {
-    it(`${name}: step-by-step decoding equals forward; padding, row selection, memory, seeded init`, async () => {
-      const config = modelConfig(input);
-      const model = createModel(config, 15, VOCAB, 3);
-      await checkShapesAndStepEqualsForward(model);
-      await checkPaddingInvariance(model);
-      await checkRowSelection(model);
-      checkNoLeak(model);
-      await checkSeededInit(config);
-      model.dispose();
-    });
-  }
+  checkEachVariant(VARIANTS);
 
   it('forwardWithAttention gives the logits of forward and cross-attention weights per target position', async () => {
     const model = createModel(modelConfig(VARIANTS['pre-norm, sinusoidal, tied']!), 15, VOCAB, 3);
-    const batch = makeBatch([[3, 4, 5], [6, 7, 8, 9, 10]], [[5, 4], [10, 9, 8]]);
-    const { logits, attention } = model.forwardWithAttention!(batch);
-    const plain = model.forward(batch, false);
-    assertClose(Array.from(await logits.data()), Array.from(await plain.data()), 1e-6, 'logits');
-    assert.deepEqual(attention.shape, [2, 4, 5]);
-    const w = (await attention.array()) as number[][][];
-    for (const row of w[0]!) {
-      assert.ok(row[3]! < 1e-6 && row[4]! < 1e-6, 'padding gets no weight');
-      assertClose([row.reduce((a, b) => a + b, 0)], [1], 1e-5, 'weights sum to 1');
-    }
-    tf.dispose([logits, attention, plain]);
-    disposeBatch(batch);
+    const rows = await checkForwardWithAttention(model);
+    for (const row of rows) assertClose([row.reduce((a, b) => a + b, 0)], [1], 1e-5, 'weights sum to 1');
     model.dispose();
   });
 

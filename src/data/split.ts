@@ -2,18 +2,7 @@
  * The seeded held-out split: which lines of the cleaned training data become valid and test pairs.
  * Only the chosen line indices are held in memory (Floyd's sampling), never the corpus.
  */
-
-/** mulberry32: a small seeded generator of floats in [0, 1); the same seed gives the same stream. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../util/random.ts';
 
 /** `k` distinct indices drawn uniformly from [0, n) (Floyd's algorithm: O(k) memory, any n). */
 export function sampleIndices(n: number, k: number, rand: () => number): Set<number> {

@@ -4,6 +4,7 @@
  * follow, splitting into words, the special pieces at fixed ids, and assembling the `.model`.
  */
 import { UserError } from '../errors.ts';
+import { seededRandom } from '../util/random.ts';
 import { PieceType, type ModelProto, type TrainerSpec } from './model-proto.ts';
 import { DEFAULT_WHITESPACE, SPACE_SYMBOL, normalizeForModel, nmtNfkcCharsmapBlob } from './normalize.ts';
 import { Script, scriptOf } from './unicode-script.ts';
@@ -134,18 +135,6 @@ export interface TrainingCorpus {
   requiredChars: [number, number][];
 }
 
-/** A small seeded generator (mulberry32), so that sampling is reproducible from the config seed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const utf8 = new TextEncoder();
 
 /** Replace every occurrence of a special piece by the boundary character (spm's GlobalReplace). */
@@ -177,7 +166,7 @@ function maskSpecialPieces(text: string, pieces: string[]): string {
 export function loadSentences(lines: string[], opts: TrainerOptions, meta: Map<number, MetaPiece>): TrainingCorpus {
   let chosen = lines;
   if (opts.inputSentenceSize > 0 && lines.length > opts.inputSentenceSize) {
-    // Reservoir sampling, as spm does when input_sentence_size is set.
+    // Reservoir sampling, as spm does when input_sentence_size is set; seeded so that it is reproducible.
     const rand = seededRandom(opts.seed);
     chosen = lines.slice(0, opts.inputSentenceSize);
     for (let i = opts.inputSentenceSize; i < lines.length; i++) {

@@ -5,6 +5,7 @@
  * no tensor leaks, seeded init).
  */
 import assert from 'node:assert/strict';
+import { it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../src/config/schema.ts';
 import { ModelSchema } from '../../src/config/sections/model.ts';
@@ -163,7 +164,7 @@ const TGT = [
 ];
 
 /** forward output [B, T, V] and log-softmax of it; stepwise decoding with gold tokens matches it. */
-export async function checkShapesAndStepEqualsForward(model: NmtModel): Promise<void> {
+async function checkShapesAndStepEqualsForward(model: NmtModel): Promise<void> {
   const batch = makeBatch(SRC, TGT);
   const [B, T] = batch.tgtIn.shape;
   const logits = model.forward(batch, false);
@@ -201,7 +202,7 @@ export async function checkShapesAndStepEqualsForward(model: NmtModel): Promise<
 }
 
 /** Extra padded source columns change nothing. */
-export async function checkPaddingInvariance(model: NmtModel): Promise<void> {
+async function checkPaddingInvariance(model: NmtModel): Promise<void> {
   const tight = makeBatch(SRC, TGT);
   const padded = makeBatch(SRC, TGT, 3);
   const a = model.forward(tight, false);
@@ -213,7 +214,7 @@ export async function checkPaddingInvariance(model: NmtModel): Promise<void> {
 }
 
 /** selectEncoder/selectState pick batch rows: decoding the selection equals selecting the decoding. */
-export async function checkRowSelection(model: NmtModel): Promise<void> {
+async function checkRowSelection(model: NmtModel): Promise<void> {
   const batch = makeBatch(SRC, TGT);
   const enc = model.encode(batch.src, batch.srcMask);
   const state0 = model.initDecoderState(enc);
@@ -242,7 +243,7 @@ export async function checkRowSelection(model: NmtModel): Promise<void> {
 }
 
 /** forward + backward + a few decode steps leave the live tensor count unchanged. */
-export function checkNoLeak(model: NmtModel): void {
+function checkNoLeak(model: NmtModel): void {
   const batch = makeBatch(SRC, TGT);
   const before = tf.memory().numTensors;
   for (const tfRatio of [1, 0.5]) {
@@ -266,7 +267,7 @@ export function checkNoLeak(model: NmtModel): void {
 }
 
 /** Same seed → same weights and the same names; another seed → different weights. */
-export async function checkSeededInit(config: ModelConfig): Promise<void> {
+async function checkSeededInit(config: ModelConfig): Promise<void> {
   const a = createModel(config, 15, VOCAB, 7);
   const b = createModel(config, 15, VOCAB, 7);
   const c = createModel(config, 15, VOCAB, 8);
@@ -281,4 +282,40 @@ export async function checkSeededInit(config: ModelConfig): Promise<void> {
   }
   assert.ok(differs, 'another seed gives other weights');
   for (const m of [a, b, c]) m.dispose();
+}
+
+/**
+ * forwardWithAttention on a two-sentence batch gives forward's logits and weights [B, T, S] with
+ * none on the first sentence's source padding. Returns the first sentence's weight rows.
+ */
+export async function checkForwardWithAttention(model: NmtModel): Promise<number[][]> {
+  const batch = makeBatch([[3, 4, 5], [6, 7, 8, 9, 10]], [[5, 4], [10, 9, 8]]);
+  const { logits, attention } = model.forwardWithAttention!(batch);
+  const plain = model.forward(batch, false);
+  assertClose(await read(logits), await read(plain), 1e-6, 'logits');
+  assert.deepEqual(attention.shape, [2, 4, 5]);
+  const rows = ((await attention.array()) as number[][][])[0]!;
+  for (const row of rows) assert.ok(row[3]! < 1e-6 && row[4]! < 1e-6, 'padding gets no weight');
+  tf.dispose([logits, attention, plain]);
+  disposeBatch(batch);
+  return rows;
+}
+
+/**
+ * One test per variant (name → model config section) checking the properties above. Call it
+ * inside a describe whose `before` has initialized the backend.
+ */
+export function checkEachVariant(variants: Record<string, Record<string, unknown>>): void {
+  for (const [name, input] of Object.entries(variants)) {
+    it(`${name}: step-by-step decoding equals forward; padding, row selection, memory, seeded init`, async () => {
+      const config = modelConfig(input);
+      const model = createModel(config, 15, VOCAB, 3);
+      await checkShapesAndStepEqualsForward(model);
+      await checkPaddingInvariance(model);
+      await checkRowSelection(model);
+      checkNoLeak(model);
+      await checkSeededInit(config);
+      model.dispose();
+    });
+  }
 }

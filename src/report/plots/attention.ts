@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import type { TopLevelSpec } from 'vega-lite';
 import { UserError } from '../../errors.ts';
+import { parseJsonObjectLine } from './json-line.ts';
 
 /** One sentence's attention: weights[t][s] for target piece t and source piece s. */
 export interface AttentionRecord {
@@ -35,13 +36,7 @@ export function readAttentionRecord(file: string, index: number): AttentionRecor
 }
 
 export function parseAttentionLine(line: string, where: string): AttentionRecord {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    throw new UserError(`${where}: not valid JSON`);
-  }
-  const o = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const o = parseJsonObjectLine(line, where);
   const src = o.src_pieces ?? o.source;
   const tgt = o.tgt_pieces ?? o.target;
   const weights = o.weights;

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import type { TopLevelSpec } from 'vega-lite';
 import { UserError } from '../../errors.ts';
+import { parseJsonObjectLine } from './json-line.ts';
 
 export interface MetricsPoint {
   step: number;
@@ -29,13 +30,7 @@ export function readMetrics(file: string): MetricsPoint[] {
     .forEach((line, i) => {
       if (line.trim() === '') return;
       const where = `${file}:${i + 1}`;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch {
-        throw new UserError(`${where}: not valid JSON`);
-      }
-      const o = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+      const o = parseJsonObjectLine(line, where);
       if (typeof o.step !== 'number' || !Number.isFinite(o.step)) throw new UserError(`${where}: expected a numeric "step"`);
       const point: MetricsPoint = { step: o.step };
       for (const f of FIELDS) {
