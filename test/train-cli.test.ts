@@ -15,9 +15,9 @@ before(async () => {
 });
 
 describe('mt train', () => {
-  it('SIGINT during training saves a checkpoint that loads, and exits 130', async () => {
+  it('SIGINT during data-parallel training (2 threads) saves a checkpoint that loads, and exits 130', async () => {
     const run = await tinyRun(tinyConfig(TINY_MODELS.seq2seq, { max_steps: 100000, valid_every: 100000 }));
-    const child = spawn(process.execPath, [MT_BIN, '--json', 'train', '--run', run.root, '--backend', 'wasm'], {
+    const child = spawn(process.execPath, [MT_BIN, '--json', 'train', '--run', run.root, '--backend', 'wasm', '--threads', '2'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -37,6 +37,7 @@ describe('mt train', () => {
     const code = await exited;
 
     assert.equal(code, 130, stderr);
+    assert.match(stderr, /data-parallel on 2 threads/);
     assert.match(stderr, /interrupted: saving a checkpoint after this step/);
     const summary = JSON.parse(stdout) as { stopped: string; step: number; checkpoint: string };
     assert.equal(summary.stopped, 'interrupted');
@@ -47,6 +48,19 @@ describe('mt train', () => {
     assert.equal(loaded.state.validation, null);
     loaded.model.dispose();
     assert.equal(RunDir.open(run.root).readManifest().stages.train, undefined, 'an interrupted run is not a finished stage');
+  });
+
+  it('exits 2 on a bad --threads or MT_THREADS, before touching the run directory', () => {
+    const dir = tempDir('mt-train-cli-');
+    const config = path.join(dir, 'exp.yaml');
+    fs.writeFileSync(config, JSON.stringify(tinyConfig(TINY_MODELS.seq2seq)));
+    const flag = runMt(['train', '-c', config, '--run', path.join(dir, 'run'), '--threads', '0']);
+    assert.equal(flag.code, 2, flag.stderr);
+    assert.equal(flag.stderr, "mt: error: --threads: expected auto or a whole number from 1 to 64, got '0'\n");
+    const env = runMt(['train', '-c', config, '--run', path.join(dir, 'run')], { env: { MT_THREADS: 'two' } });
+    assert.equal(env.code, 2, env.stderr);
+    assert.match(env.stderr, /^mt: error: MT_THREADS: expected auto/);
+    assert.ok(!fs.existsSync(path.join(dir, 'run')));
   });
 
   it('exits 2 naming the stage to run when the prepared data is missing', () => {

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError, errorMessage } from '../errors.ts';
 import { registerGradientOverrides } from './gradients.ts';
+import { registerWasmKernels } from './wasm-kernels.ts';
 
 import type { BackendName, ConcreteBackend } from './names.ts';
 
@@ -103,6 +104,7 @@ export async function initBackend(
       continue;
     }
     registerGradientOverrides();
+    if (name === 'wasm') registerWasmKernels();
     active = describe(requested, name, skipped);
     return active;
   }

@@ -1,4 +1,5 @@
 /** What every subcommand shares: global flags, the logger, config + run directory loading. */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfigFile } from '../config/load.ts';
@@ -16,6 +17,31 @@ export interface GlobalOptions {
 export function loggerFor(cmd: Command): Logger {
   const g = cmd.optsWithGlobals<GlobalOptions>();
   return new Logger({ verbose: !!g.verbose, quiet: !!g.quiet, json: !!g.json });
+}
+
+/**
+ * `--threads N|auto` (default: the MT_THREADS environment variable, else auto): how many cores
+ * train data-parallel. auto is every core on the wasm and cpu backends, which compute on one
+ * thread each, and 1 on the native backends, which use all cores themselves.
+ */
+export function threadsOption(cmd: Command): Command {
+  return cmd.option('--threads <n|auto>', 'cores to train on (data-parallel worker threads; default $MT_THREADS or auto)');
+}
+
+/** `--threads` (or MT_THREADS) checked: a count, or auto. */
+export function parseThreads(flag: string | undefined): number | 'auto' {
+  const value = flag ?? process.env.MT_THREADS ?? 'auto';
+  if (value === 'auto') return 'auto';
+  const n = Number(value);
+  const where = flag !== undefined ? '--threads' : 'MT_THREADS';
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UserError(`${where}: expected auto or a whole number from 1 to 64, got '${value}'`);
+  return n;
+}
+
+/** The data-parallel ranks for a parsed `--threads` on the backend in use. */
+export function threadsFor(threads: number | 'auto', backend: string): number {
+  if (threads !== 'auto') return threads;
+  return backend === 'wasm' || backend === 'cpu' ? Math.min(os.availableParallelism(), 8) : 1;
 }
 
 /** Collects repeated `--set key=value` flags. */

@@ -31,6 +31,8 @@ export interface QuickstartOptions {
   /** Extra `--set` overrides applied to configs/quickstart-en-ko.yaml. */
   overrides: string[];
   force?: boolean;
+  /** Data-parallel training ranks (src/train/parallel.ts). */
+  threads?: number;
   log: Logger;
   signal?: AbortSignal;
 }
@@ -88,7 +90,7 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
   log.info('[3/6] mt vocab');
   await trainSubwords(run, log);
   log.info(`[4/6] mt train (${config.model.type})`);
-  const summary = await train(run, { log, signal: opts.signal });
+  const summary = await train(run, { log, signal: opts.signal, threads: opts.threads });
   if (summary.stopped === 'interrupted') throw new Error('interrupted');
 
   log.info('[5/6] mt translate (test split)');

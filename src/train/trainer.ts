@@ -36,9 +36,7 @@ import type { Logger } from '../util/log.ts';
 import { startProgress, type Progress } from '../util/progress.ts';
 import {
   BatchStream,
-  disposeBatch,
   encodeCorpus,
-  makeBatch,
   planInOrder,
   readLines,
   specialIds,
@@ -47,10 +45,11 @@ import {
   type Pair,
   type SpecialIds,
 } from './batching.ts';
-import { labelSmoothedLoss } from './loss.ts';
-import { Adam, clipByGlobalNorm, GradientAccumulator } from './optimizer.ts';
+import { Adam } from './optimizer.ts';
 import { LrSchedule } from './schedule.ts';
 import type { StopMetric, TrainingState, ValidationResult } from './state.ts';
+import { DataParallel } from './parallel.ts';
+import { optimizerUpdate } from './step.ts';
 import { validationLoss, validationScores } from './validate.ts';
 
 export interface TrainOptions {
@@ -61,6 +60,11 @@ export interface TrainOptions {
   resetSchedule?: boolean;
   /** When aborted (Ctrl-C), training saves a checkpoint after the current step and returns. */
   signal?: AbortSignal;
+  /**
+   * Cores to take each batch's gradients on (data-parallel worker threads, src/train/parallel.ts);
+   * default 1. Dropout masks depend on it, so a run reproduces exactly with the same number.
+   */
+  threads?: number;
   /** Called after every optimizer step. */
   onStep?: (report: StepReport) => void;
 }
@@ -166,7 +170,7 @@ class Trainer {
   private readonly batching: BatchingOptions;
   private readonly model: NmtModel;
   private readonly optimizer: Adam;
-  private readonly accumulator = new GradientAccumulator();
+  private parallel: DataParallel | undefined;
   private schedule: LrSchedule;
   private stream: BatchStream;
   private state: TrainingState;
@@ -298,6 +302,17 @@ class Trainer {
         `${this.data.train.length.toLocaleString('en-US')} pairs, ~${perEpoch} steps/epoch, backend ${activeBackend()?.name ?? 'unknown'}` +
         (resumedFrom !== null ? `; resuming from step ${resumedFrom}` : ''),
     );
+    const threads = this.opts.threads ?? 1;
+    if (threads > 1) {
+      this.parallel = await DataParallel.start(threads, this.model, {
+        backend: activeBackend()?.name ?? 'wasm',
+        model: this.run.config.model,
+        srcVocab: this.model.srcVocabSize,
+        tgtVocab: this.model.tgtVocabSize,
+        seed: this.run.config.seed,
+      });
+      log.info(`data-parallel on ${threads} threads`);
+    }
     this.progress = startProgress(log, 'train', total, ['epoch', 'loss', 'ppl', 'lr', 'speed']);
     this.progress.update(this.state.step);
     let stopped: StopReason;
@@ -315,7 +330,7 @@ class Trainer {
           if (this.state.step > 0 && this.lastSavedStep !== this.state.step) this.save(false);
           break;
         }
-        const report = this.step();
+        const report = await this.step();
         this.opts.onStep?.(report);
         if (this.state.step % this.cfg.log_every === 0) this.logInterval();
         if (this.state.step % this.cfg.valid_every === 0) this.validateAndSave();
@@ -324,6 +339,7 @@ class Trainer {
       }
     } finally {
       this.progress.stop();
+      await this.parallel?.close();
     }
     if (stopped !== 'interrupted') {
       this.run.recordStage('train', {
@@ -356,46 +372,26 @@ class Trainer {
     return this.elapsedBefore + (Date.now() - this.sessionStart) / 1000;
   }
 
-  /** One optimizer update over `accum_steps` batches. */
-  private step(): StepReport {
-    const started = performance.now();
-    let loss = 0;
-    let nll = 0;
-    let tokens = 0;
+  /** The next `accum_steps` batches of the stream, taken as they are consumed; their target tokens are added to `counted`. */
+  private *nextBatches(counted: { tokens: number }): Generator<Pair[]> {
     for (let k = 0; k < this.cfg.accum_steps; k++) {
       const { indices, epoch } = this.stream.next();
       this.state.epoch = epoch;
-      const batch = makeBatch(this.data.train, indices, this.ids);
-      let nllSum: tf.Scalar | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = this.model.forward(batch, true, this.cfg.teacher_forcing);
-        const terms = labelSmoothedLoss(logits, batch.tgtOut, batch.tgtMask, this.cfg.label_smoothing);
-        nllSum = tf.keep(terms.nllSum);
-        return terms.loss;
-      }, this.model.variables);
-      disposeBatch(batch);
-      this.accumulator.add(grads);
-      const both = tf.stack([value, nllSum!]);
-      const [l, n] = both.dataSync();
-      tf.dispose([both, value, nllSum!]);
-      loss += l! / this.cfg.accum_steps;
-      nll += n!;
-      tokens += targetTokens(this.data.train, indices);
+      counted.tokens += targetTokens(this.data.train, indices);
+      yield indices.map((i) => this.data.train[i]!);
     }
-    const mean = this.accumulator.mean();
-    const { grads, norm } = clipByGlobalNorm(mean, this.cfg.clip_norm);
-    tf.dispose(Object.values(mean));
-    const gradNorm = norm.dataSync()[0]!;
-    norm.dispose();
-    const nextStep = this.state.step + 1;
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-      tf.dispose(Object.values(grads));
-      throw this.divergence(nextStep, Number.isFinite(loss) ? `gradient norm is ${gradNorm}` : `loss is ${loss}`);
-    }
+  }
+
+  /** One optimizer update over `accum_steps` batches. */
+  private async step(): Promise<StepReport> {
+    const started = performance.now();
+    const counted = { tokens: 0 };
     const lr = this.schedule.rate();
+    const { loss, nll, gradNorm, applied } = await optimizerUpdate(this.model, this.optimizer, this.nextBatches(counted), this.ids, this.cfg, lr, this.parallel);
+    const tokens = counted.tokens;
+    const nextStep = this.state.step + 1;
+    if (!applied) throw this.divergence(nextStep, Number.isFinite(loss) ? `gradient norm is ${gradNorm}` : `loss is ${loss}`);
     this.lastLr = lr;
-    this.optimizer.apply(grads, lr);
-    tf.dispose(Object.values(grads));
     this.schedule.advance();
     this.state.step = nextStep;
     this.state.tokens += tokens;
@@ -514,7 +510,6 @@ class Trainer {
   }
 
   dispose(): void {
-    this.accumulator.dispose();
     this.optimizer.dispose();
     this.model.dispose();
   }

@@ -23,12 +23,20 @@ export interface RunOptions {
   nodeArgs?: string[];
 }
 
+/**
+ * The environment of an mt child: one training thread unless a test asks for more (two test
+ * files run at once on CI's two cores, and tiny models gain nothing from worker threads).
+ */
+function childEnv(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { MT_THREADS: '1', ...process.env, ...extra };
+}
+
 export function runMt(args: string[], opts: RunOptions = {}): CliResult {
   const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), MT_BIN, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     input: opts.input,
     encoding: 'utf8',
-    env: { ...process.env, ...opts.env },
+    env: childEnv(opts.env),
     timeout: 300_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -42,7 +50,7 @@ export function runMtAsync(args: string[], opts: RunOptions = {}): Promise<CliRe
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), MT_BIN, ...args], {
       cwd: opts.cwd ?? REPO_ROOT,
-      env: { ...process.env, ...opts.env },
+      env: childEnv(opts.env),
       timeout: 300_000,
     });
     let stdout = '';

@@ -1,7 +1,7 @@
 /** `mt quickstart`: the main job on embedded data — generate, prepare, vocab, train, translate, eval, plot. */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { BackendName } from '../../backend/names.ts';
-import { loggerFor, type GlobalOptions } from '../common.ts';
+import { loggerFor, parseThreads, threadsFor, threadsOption, type GlobalOptions } from '../common.ts';
 
 interface QuickstartFlags {
   run: string;
@@ -10,6 +10,7 @@ interface QuickstartFlags {
   maxWords: number;
   set: string[];
   force?: boolean;
+  threads?: string;
 }
 
 function positiveInt(value: string): number {
@@ -23,8 +24,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 export function registerQuickstart(program: Command): void {
-  program
-    .command('quickstart')
+  threadsOption(program.command('quickstart'))
     .description(
       'run the whole pipeline on a generated English→Korean corpus (no download): an attention model, BLEU/chrF, plots',
     )
@@ -36,6 +36,7 @@ export function registerQuickstart(program: Command): void {
     .option('--force', 'reuse a run directory made from a different config')
     .action(async (flags: QuickstartFlags, cmd: Command) => {
       const log = loggerFor(cmd);
+      const threads = parseThreads(flags.threads);
       const { initBackend } = await import('../../backend/index.ts');
       const backend = await initBackend((cmd.optsWithGlobals<GlobalOptions>().backend ?? 'auto') as BackendName);
       log.info(`backend: ${backend.name}`);
@@ -51,6 +52,7 @@ export function registerQuickstart(program: Command): void {
           maxWords: flags.maxWords,
           overrides: flags.set,
           force: flags.force,
+          threads: threadsFor(threads, backend.name),
           log,
           signal: interrupt.signal,
         });

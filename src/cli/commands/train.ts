@@ -3,22 +3,26 @@ import type { Command } from 'commander';
 import type { BackendName } from '../../backend/names.ts';
 import { acquireRunLock } from '../../run/lock.ts';
 import { LAYOUT } from '../../run/rundir.ts';
-import { loggerFor, openStageRun, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
+import { loggerFor, openStageRun, parseThreads, threadsFor, threadsOption, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
 
 interface TrainCliOptions extends StageOptions {
   resetOptimizer?: boolean;
   resetSchedule?: boolean;
+  threads?: string;
 }
 
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), after its checkpoint is saved. */
 const INTERRUPTED_EXIT_CODE = 130;
 
 export function registerTrain(program: Command): void {
-  withConfigOptions(program.command('train').description('train the model, validating and checkpointing as configured; resumes from the last checkpoint'))
+  threadsOption(
+    withConfigOptions(program.command('train').description('train the model, validating and checkpointing as configured; resumes from the last checkpoint')),
+  )
     .option('--reset-optimizer', 'when resuming: start with fresh Adam moments (after changing optimizer settings)')
     .option('--reset-schedule', 'when resuming: restart the learning-rate schedule (after changing it)')
     .action(async (opts: TrainCliOptions, cmd: Command) => {
       const log = loggerFor(cmd);
+      const threads = parseThreads(opts.threads);
       const run = openStageRun(opts, log);
       // One trainer per run directory: a second one would interleave checkpoints.
       const lock = acquireRunLock(run.root, 'train');
@@ -27,7 +31,8 @@ export function registerTrain(program: Command): void {
       const backend = (flag && flag !== 'auto' ? flag : run.config.backend) as BackendName;
       // Loaded on demand: tfjs takes a second to import, which `mt --help` should not pay.
       const { initBackend } = await import('../../backend/index.ts');
-      await initBackend(backend);
+      const active = await initBackend(backend);
+
       const { train } = await import('../../train/trainer.ts');
 
       const interrupt = new AbortController();
@@ -44,6 +49,7 @@ export function registerTrain(program: Command): void {
           resetOptimizer: opts.resetOptimizer,
           resetSchedule: opts.resetSchedule,
           signal: interrupt.signal,
+          threads: threadsFor(threads, active.name),
         });
       } finally {
         process.off('SIGINT', onSigint);

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../config/schema.ts';
 import { BaseModel } from '../common/base.ts';
-import { Embedding, Linear, OutputLayer } from '../common/layers.ts';
+import { Embedding, Linear, logSoftmax, OutputLayer, StepMatMul } from '../common/layers.ts';
 import { RnnEncoder } from '../common/rnn-encoder.ts';
 import { RnnStack, gateCount, sampledTokens, statesToTensors, tensorsToStates, type RnnState } from '../common/rnn.ts';
 import type { Batch, DecoderState, EncoderState, StepOutput } from '../types.ts';
@@ -45,16 +45,17 @@ export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
   forward(batch: Batch, training: boolean, teacherForcing = 1): tf.Tensor3D {
     return tf.tidy(() => {
       const dropout = (x: tf.Tensor) => this.rng.dropout(x, this.config.dropout, training);
+      const steps = new StepMatMul(training);
       const { decoderInit } = this.encoder.encode(batch.src, batch.srcMask, training, this.rng);
       const context = decoderInit[decoderInit.length - 1]!.h;
       const contextGates = this.contextToGates?.apply(context);
-      if (teacherForcing < 1) return this.forwardSampled(batch, training, teacherForcing, decoderInit, context, contextGates);
+      if (teacherForcing < 1) return this.forwardSampled(batch, training, teacherForcing, decoderInit, context, contextGates, steps);
 
       // Full teacher forcing: no output feeds back, so each layer runs over the whole sequence.
       const emb = dropout(this.embedding.lookup(batch.tgtIn));
       let input0 = this.decoder.cells[0]!.projectInput(emb);
       if (contextGates) input0 = tf.add(input0, tf.expandDims(contextGates, 1));
-      const h = this.decoder.run(input0, decoderInit, dropout);
+      const h = this.decoder.run(input0, decoderInit, dropout, steps);
       const T = batch.tgtIn.shape[1];
       const features = this.config.context_every_step
         ? tf.concat([h, emb, tf.tile(tf.expandDims(context, 1), [1, T, 1])], 2)
@@ -71,6 +72,7 @@ export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
     decoderInit: RnnState[],
     context: tf.Tensor2D,
     contextGates: tf.Tensor | undefined,
+    steps: StepMatMul,
   ): tf.Tensor3D {
     const gold = tf.unstack(batch.tgtIn, 1);
     const logits: tf.Tensor[] = [];
@@ -78,9 +80,9 @@ export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
     for (let t = 0; t < gold.length; t++) {
       const useGold = t === 0 || this.rng.nextUniform() < teacherForcing;
       const prev = useGold ? gold[t]! : sampledTokens(logits[t - 1]!);
-      const step = this.step(prev, states, context, contextGates, training);
+      const step = this.step(prev, states, context, contextGates, training, steps);
       states = step.states;
-      logits.push(this.output.apply(this.rng.dropout(step.features, this.config.dropout, training)));
+      logits.push(this.output.apply(this.rng.dropout(step.features, this.config.dropout, training), steps));
     }
     return tf.stack(logits, 1) as tf.Tensor3D;
   }
@@ -92,12 +94,13 @@ export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
     context: tf.Tensor,
     contextGates: tf.Tensor | undefined,
     training: boolean,
+    steps: StepMatMul,
   ): { features: tf.Tensor; states: RnnState[] } {
     const dropout = (x: tf.Tensor) => this.rng.dropout(x, this.config.dropout, training);
     const emb = dropout(this.embedding.lookup(prev));
-    let input0 = this.decoder.cells[0]!.projectInput(emb);
+    let input0 = this.decoder.cells[0]!.projectInput(emb, steps);
     if (contextGates) input0 = tf.add(input0, contextGates);
-    const next = this.decoder.step(input0, states, dropout);
+    const next = this.decoder.step(input0, states, dropout, steps);
     const h = next[next.length - 1]!.h;
     const features = this.config.context_every_step ? tf.concat([h, emb, context], 1) : h;
     return { features, states: next };
@@ -122,9 +125,14 @@ export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
   decodeStep(enc: EncoderState, state: DecoderState, prev: tf.Tensor1D): StepOutput {
     return tf.tidy(() => {
       const states = tensorsToStates(state.tensors, '', this.config.layers);
-      const { features, states: next } = this.step(prev, states, enc.tensors.context!, enc.tensors.contextGates, false);
-      const logProbs = tf.logSoftmax(this.output.apply(features)) as tf.Tensor2D;
+      const { features, states: next } = this.step(prev, states, enc.tensors.context!, enc.tensors.contextGates, false, StepMatMul.plain);
+      const logProbs = logSoftmax(this.output.decode(features) as tf.Tensor2D);
       return { logProbs, state: { tensors: statesToTensors(next, ''), step: state.step + 1 } };
     });
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.output.dispose();
   }
 }

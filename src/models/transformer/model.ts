@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../config/schema.ts';
 import { UserError } from '../../errors.ts';
 import { BaseModel } from '../common/base.ts';
-import { Embedding, LayerNorm, Linear, OutputLayer } from '../common/layers.ts';
+import { Embedding, LayerNorm, Linear, logSoftmax, OutputLayer } from '../common/layers.ts';
 import type { ParamStore } from '../common/params.ts';
 import type { Batch, DecoderState, EncoderState, StepOutput } from '../types.ts';
 import { MultiHeadAttention, type KeysValues } from './multi-head-attention.ts';
@@ -225,7 +225,7 @@ export class TransformerModel extends BaseModel<TransformerConfig> {
         tensors[`self${l}_keys`] = kv.keys;
         tensors[`self${l}_values`] = kv.values;
       });
-      const logProbs = tf.logSoftmax(tf.squeeze(this.output.apply(decoded.hidden), [1])) as tf.Tensor2D;
+      const logProbs = logSoftmax(tf.squeeze(this.output.decode(decoded.hidden), [1]) as tf.Tensor2D);
       const attention = tf.squeeze(tf.mean(decoded.crossWeights, 1), [1]) as tf.Tensor2D;
       return { logProbs, attention, state: { tensors, step: state.step + 1 } };
     });
@@ -233,6 +233,7 @@ export class TransformerModel extends BaseModel<TransformerConfig> {
 
   override dispose(): void {
     super.dispose();
+    this.output.dispose();
     this.positions.dispose();
   }
 }

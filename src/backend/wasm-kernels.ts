@@ -1,0 +1,295 @@
+/**
+ * Kernels that replace tfjs-wasm's own where those copy far more than they need to. Each one
+ * gives bit-identical results (they only move elements); test/backend-kernels.test.ts checks
+ * them against the stock kernels. Also bulk float reads and writes that go straight through the
+ * wasm heap (readFloats, floatTensor).
+ *
+ * - Slice: the stock kernel reads the WHOLE input into a fresh JS array (`readSync`) for every
+ *   slice, so `tf.unstack` of [64, 20, 1536] copied the input 20 times (313 ms; 1.3 ms here).
+ *   These kernels read the input in place through a view of the wasm heap.
+ * - SplitV and Unpack (`tf.split`, `tf.unstack`, and the gradients of concat and stack) are
+ *   built on Slice in tfjs-wasm, so they inherit the copy.
+ * - Concat: the stock kernel copies each input row with `subarray` + `set`, whose fixed cost
+ *   dominates when rows are short (appending one position to a Transformer's cached keys
+ *   [B, h, d_k, t] is B·h·d_k rows of t floats); here each row is one `copyWithin`.
+ *
+ * - Cast to bool: the stock kernel stores the value modulo 256 (-2.2 → 254, 256 → 0); here
+ *   it is x ≠ 0, as on tfjs's cpu backend.
+ * - Identity, Cast to the same dtype, and Transpose by the identity permutation: the stock
+ *   kernels copy; these share the input's buffer (same shape), as Reshape does
+ *   (reference-counted; tfjs never writes a tensor's buffer in place), and as tfjs's cpu
+ *   backend does for Identity. tfjs clones every tensor it saves for a gradient through
+ *   Identity, so a training step made ~2,000 full copies (~8% of its time) before this.
+ * - Sum over leading axes (bias gradients): the stock kernel transposes the input first; here
+ *   rows are added in place, in the stock kernel's order (identical float32 results). A sum
+ *   over an empty tensor is 0 (the stock kernel returns uninitialised memory).
+ * - GatherV2: the stock kernel copies element by element (12 ms for 32 rows of 8000 floats);
+ *   here each gathered slice is one `copyWithin`.
+ *
+ * The heap must be read after `makeOutput`: allocating can grow the wasm memory, which
+ * replaces the heap's buffer.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+type HeapArray = Float32Array | Int32Array | Uint8Array;
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+/** The whole wasm heap as bytes; read it after allocating `out` (allocation can replace it). */
+function heapOf(backend: BackendWasm, out: tf.TensorInfo): Uint8Array {
+  return new Uint8Array(backend.typedArrayFromHeap(out).buffer);
+}
+
+/**
+ * Copy the box `begin`/`size` of the row-major array of shape `shape` at byte `from` of the
+ * heap to byte `to`, densely. Trailing axes taken whole merge into one contiguous run per outer
+ * index; each run is one `copyWithin` (a memmove, no allocation: faster than subarray + set or
+ * an element loop at every run length measured, 16 to 256 floats).
+ */
+function copyBox(heap: Uint8Array, from: number, shape: number[], begin: number[], size: number[], to: number, bytes: number): void {
+  const rank = shape.length;
+  if (rank === 0) {
+    heap.copyWithin(to, from, from + bytes);
+    return;
+  }
+  const strides = tf.util.computeStrides(shape);
+  const stride = (axis: number) => (axis < rank - 1 ? strides[axis]! : 1) * bytes;
+  // The innermost axis not taken whole: everything from it inward is one contiguous run.
+  let inner = rank - 1;
+  while (inner > 0 && begin[inner] === 0 && size[inner] === shape[inner]) inner--;
+  const run = size[inner]! * stride(inner);
+  let offset = from;
+  for (let axis = 0; axis <= inner; axis++) offset += begin[axis]! * stride(axis);
+  // Odometer over the outer axes 0 … inner−1.
+  const index = new Array<number>(inner).fill(0);
+  const outer = tf.util.sizeFromShape(size.slice(0, inner));
+  for (let n = 0; n < outer; n++, to += run) {
+    heap.copyWithin(to, offset, offset + run);
+    for (let axis = inner - 1; axis >= 0; axis--) {
+      offset += stride(axis);
+      if (++index[axis]! < size[axis]!) break;
+      offset -= size[axis]! * stride(axis);
+      index[axis] = 0;
+    }
+  }
+}
+
+/** A new tensor holding x[begin : begin + size], with shape `outShape` (same element count). */
+function sliceToTensor(backend: BackendWasm, x: tf.TensorInfo, begin: number[], size: number[], outShape = size): tf.TensorInfo {
+  const out = backend.makeOutput(outShape, x.dtype);
+  if (tf.util.sizeFromShape(size) === 0) return out;
+  const from = backend.getMemoryOffset(x.dataId);
+  const to = backend.getMemoryOffset(out.dataId);
+  copyBox(heapOf(backend, out), from, x.shape, begin, size, to, tf.util.bytesPerElement(x.dtype));
+  return out;
+}
+
+function slice(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs.x!;
+  if (x.dtype === 'string') return stock(args);
+  const attrs = args.attrs as unknown as tf.SliceAttrs;
+  const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin, attrs.size);
+  return sliceToTensor(args.backend as BackendWasm, x, begin, size);
+}
+
+function splitV(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs.x!;
+  if (x.dtype === 'string') return stock(args);
+  const { numOrSizeSplits, axis } = args.attrs as unknown as tf.SplitVAttrs;
+  const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  return sizes.map((s) => {
+    const size = [...x.shape];
+    size[ax] = s;
+    const out = sliceToTensor(args.backend as BackendWasm, x, begin, size);
+    begin[ax]! += s;
+    return out;
+  });
+}
+
+function unpack(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs.value!;
+  if (x.dtype === 'string') return stock(args);
+  const rank = x.shape.length;
+  let { axis } = args.attrs as unknown as tf.UnpackAttrs;
+  if (axis < 0) axis += rank;
+  const outShape = x.shape.filter((_, i) => i !== axis);
+  const size = [...x.shape];
+  size[axis] = 1;
+  const begin = new Array<number>(rank).fill(0);
+  return Array.from({ length: x.shape[axis]! }, (_, i) => {
+    begin[axis] = i;
+    return sliceToTensor(args.backend as BackendWasm, x, begin, size, outShape);
+  });
+}
+
+function concat(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const inputs = args.inputs as unknown as tf.TensorInfo[];
+  const first = inputs[0]!;
+  const axis = tf.util.parseAxisParam((args.attrs as unknown as tf.ConcatAttrs).axis, first.shape)[0]!;
+  const nonEmpty = inputs.filter((t) => tf.util.sizeFromShape(t.shape) > 0);
+  // Strings, and the cases the stock kernel answers without copying row by row.
+  if (first.dtype === 'string' || nonEmpty.length < 2) return stock(args);
+  tf.backend_util.assertParamsConsistent(inputs.map((t) => t.shape), axis);
+  const backend = args.backend as BackendWasm;
+  const out = backend.makeOutput(tf.backend_util.computeOutShape(inputs.map((t) => t.shape), axis), first.dtype);
+  const heap = heapOf(backend, out);
+  const bytes = tf.util.bytesPerElement(first.dtype);
+  const rows = tf.util.sizeFromShape(first.shape.slice(0, axis));
+  const widths = nonEmpty.map((t) => tf.util.sizeFromShape(t.shape.slice(axis)) * bytes);
+  const total = widths.reduce((a, b) => a + b, 0);
+  let to = backend.getMemoryOffset(out.dataId);
+  nonEmpty.forEach((t, k) => {
+    const width = widths[k]!;
+    let from = backend.getMemoryOffset(t.dataId);
+    for (let r = 0, at = to; r < rows; r++, from += width, at += total) heap.copyWithin(at, from, from + width);
+    to += width;
+  });
+  return out;
+}
+
+/**
+ * tf.gather (batchDims 0): one `copyWithin` per gathered slice. The stock kernel's per-element
+ * loop took 12 ms to pick 32 rows of a [3, 8000] table (the decoder's per-row score masks:
+ * ~20% of a Transformer's greedy decoding) and ~25 ms to reorder a beam's key cache.
+ */
+function gather(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+  const { axis, batchDims } = args.attrs as unknown as tf.GatherV2Attrs;
+  if (x.dtype === 'string' || batchDims !== 0 || indices.dtype !== 'int32') return stock(args);
+  const backend = args.backend as BackendWasm;
+  const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+  const dim = x.shape[ax]!;
+  const ids = (backend.typedArrayFromHeap(indices) as Int32Array).slice();
+  for (const id of ids) tf.util.assert(id <= dim - 1 && id >= 0, () => `GatherV2: the index value ${id} is not in [0, ${dim - 1}]`);
+  const out = backend.makeOutput([...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)], x.dtype);
+  if (tf.util.sizeFromShape(x.shape) === 0 || ids.length === 0) return out;
+  const heap = heapOf(backend, out);
+  const slice = tf.util.sizeFromShape(x.shape.slice(ax + 1)) * tf.util.bytesPerElement(x.dtype);
+  const outer = tf.util.sizeFromShape(x.shape.slice(0, ax));
+  const from = backend.getMemoryOffset(x.dataId);
+  let to = backend.getMemoryOffset(out.dataId);
+  for (let o = 0; o < outer; o++) {
+    const base = from + o * dim * slice;
+    for (const id of ids) {
+      heap.copyWithin(to, base + id * slice, base + (id + 1) * slice);
+      to += slice;
+    }
+  }
+  return out;
+}
+
+/** The input itself, as a new reference-counted handle on the same buffer. */
+function share(backend: BackendWasm, x: tf.TensorInfo, shape: number[], dtype = x.dtype): tf.TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape, dtype };
+}
+
+function identity(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs.x!;
+  if (x.dtype === 'string') return stock(args);
+  return share(args.backend as BackendWasm, x, x.shape);
+}
+
+function cast(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs.x!;
+  const { dtype } = args.attrs as unknown as tf.CastAttrs;
+  if (x.dtype === 'string') return stock(args);
+  if (x.dtype === dtype) return share(args.backend as BackendWasm, x, x.shape);
+  if (dtype !== 'bool') return stock(args);
+  // The stock kernel stores the number modulo 256 (-2.2 → 254, 256 → 0); bool means x ≠ 0.
+  const backend = args.backend as BackendWasm;
+  const out = backend.makeOutput(x.shape, 'bool');
+  const src = backend.typedArrayFromHeap(x) as HeapArray;
+  const dst = backend.typedArrayFromHeap(out) as HeapArray;
+  for (let i = 0; i < src.length; i++) dst[i] = src[i] !== 0 ? 1 : 0;
+  return out;
+}
+
+function transpose(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs.x!;
+  const { perm } = args.attrs as unknown as tf.TransposeAttrs;
+  // Only the identity permutation shares: XNNPACK caches its packed matmul weights by buffer,
+  // assuming one shape per buffer, so a [64, 1] weight shared as [1, 64] would reuse the
+  // wrong packing (NaNs). Permutations that only move size-1 axes still copy, as stock does.
+  if (x.dtype === 'string' || perm.some((axis, i) => axis !== i)) return stock(args);
+  return share(args.backend as BackendWasm, x, x.shape);
+}
+
+/**
+ * Sum over the leading axes of a float32 tensor (bias and broadcast gradients: [B, T, F] → [F]).
+ * The stock kernel first transposes the reduced axes innermost; this adds the rows into the
+ * output in place, in the same order the stock kernel adds each column (so the same float32
+ * roundings, bit for bit).
+ */
+function sum(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs.x!;
+  const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+  const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+  const leading = axes.every((a, i) => a === i) && axes.length > 0 && axes.length < x.shape.length;
+  const empty = tf.util.sizeFromShape(x.shape) === 0 && x.dtype !== 'string';
+  if (!empty && (x.dtype !== 'float32' || !leading)) return stock(args);
+  const backend = args.backend as BackendWasm;
+  const kept = x.shape.filter((_, i) => !axes.includes(i));
+  const out = backend.makeOutput(keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kept, x.dtype);
+  const src = backend.typedArrayFromHeap(x) as Float32Array;
+  const acc = backend.typedArrayFromHeap(out) as Float32Array;
+  const width = acc.length;
+  // Also the sum over nothing: 0 (the stock kernel leaves that output uninitialised).
+  acc.fill(0);
+  if (empty) return out;
+  for (let from = 0; from < src.length; from += width) {
+    for (let j = 0; j < width; j++) acc[j] = acc[j]! + src[from + j]!;
+  }
+  return out;
+}
+
+type Replacement = (args: KernelArgs, stock: tf.KernelFunc) => tf.TensorInfo | tf.TensorInfo[];
+
+const REPLACEMENTS: Record<string, Replacement> = {
+  Slice: slice,
+  SplitV: splitV,
+  Unpack: unpack,
+  Concat: concat,
+  Identity: identity,
+  Cast: cast,
+  Transpose: transpose,
+  Sum: sum,
+  GatherV2: gather,
+};
+
+let registered = false;
+
+/** Replace the wasm kernels above; call once the wasm backend is in use. Idempotent. */
+export function registerWasmKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const [kernelName, replacement] of Object.entries(REPLACEMENTS)) {
+    const stock = tf.getKernel(kernelName, 'wasm');
+    if (!stock) throw new Error(`mt: tfjs-wasm has no ${kernelName} kernel to replace`);
+    tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ ...stock, kernelFunc: (args) => replacement(args, stock.kernelFunc) });
+  }
+}
+
+/**
+ * Copy the values of a float32 tensor into `target` at `offset`. On wasm they are read straight
+ * from the heap: `dataSync()` returns a freshly allocated copy, and first-touching that much
+ * new memory made reading 12 M weights take ~350 ms (data-parallel training reads them every
+ * step); this takes ~10 ms.
+ */
+export function readFloats(t: tf.Tensor, target: Float32Array, offset: number): void {
+  const backend = tf.backend();
+  const values = tf.getBackend() === 'wasm' ? (backend as unknown as BackendWasm).typedArrayFromHeap(t) : t.dataSync();
+  target.set(values as Float32Array, offset);
+}
+
+/**
+ * A float32 tensor holding a copy of `values`, so that their buffer can be reused (or shared
+ * with another thread). The wasm backend copies into its heap; tfjs's cpu backend would keep
+ * the very array, so it gets a copy.
+ */
+export function floatTensor(values: Float32Array, shape: number[]): tf.Tensor {
+  return tf.tensor(tf.getBackend() === 'wasm' ? values : values.slice(), shape, 'float32');
+}

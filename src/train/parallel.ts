@@ -1,0 +1,221 @@
+/**
+ * Data-parallel gradients on worker threads. tfjs-wasm computes on one thread in Node, so one
+ * training process used one core. Here each worker thread owns its own wasm backend and a
+ * replica of the model, and R ranks use R cores: every batch is split into R shards of about
+ * equal target tokens; rank 0 (the trainer's own model, on this thread) and the workers take
+ * their shard's gradients at the same time, and these are averaged weighted by each shard's
+ * share of the target tokens — exactly the gradient of the whole batch's per-token mean loss.
+ * Clipping and the optimizer then run once, on rank 0; the workers read the new weights before
+ * their next shard. Dropout masks differ from a single-rank run (each rank draws its own, from
+ * a stream fixed by rank 0's), so a run is reproducible for a given number of ranks.
+ *
+ * Weights and gradients travel as flat float32 arrays in one fixed layout (the stable variable
+ * names in order), written into buffers shared with the workers once at start (allocating and
+ * first-touching 50 MB per message cost more than the copies); the messages themselves carry
+ * only token ids and numbers, so the protocol would run over pipes between processes with the
+ * buffers sent along.
+ */
+import { Worker } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import type { ConcreteBackend } from '../backend/names.ts';
+import { floatTensor, readFloats } from '../backend/wasm-kernels.ts';
+import type { ModelConfig } from '../config/schema.ts';
+import type { NmtModel } from '../models/types.ts';
+import type { Pair, SpecialIds } from './batching.ts';
+import type { Gradients } from './optimizer.ts';
+import { batchGradients, type BatchGradients, type UpdateSettings } from './step.ts';
+
+/** What a worker needs to build its replica; its weights arrive before the first shard. */
+export interface ReplicaSpec {
+  backend: ConcreteBackend;
+  model: ModelConfig;
+  srcVocab: number;
+  tgtVocab: number;
+  /** Seeds the replica's dropout stream (rank 0's seed + the rank). */
+  seed: number;
+  /** Stable variable names: the layout of the flat weights and gradients. */
+  names: string[];
+  /** Rank 0 writes the weights here (all workers read them). */
+  weights: SharedArrayBuffer;
+  /** This worker writes its shard's gradients here. */
+  grads: SharedArrayBuffer;
+}
+
+export interface ShardRequest {
+  type: 'shard';
+  /** The shared weights changed since the last shard. */
+  weightsChanged: boolean;
+  pairs: Pair[];
+  ids: SpecialIds;
+  settings: UpdateSettings;
+  /** Where the replica's dropout stream starts for this shard. */
+  rngState: number;
+}
+
+export type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'error'; message: string }
+  /** The gradients are in the shared buffer; `present[i]` is false where the loss does not depend on weight i. */
+  | { type: 'grads'; present: boolean[]; loss: number; nll: number };
+
+/** Target tokens of a shard (each target plus its eos): the weight of its gradients. */
+function targetTokens(pairs: Pair[]): number {
+  return pairs.reduce((n, p) => n + p.tgt.length + 1, 0);
+}
+
+/** `pairs` cut into `n` consecutive shards of about equal target tokens (empty when too few pairs). */
+export function splitByTokens(pairs: Pair[], n: number): Pair[][] {
+  const total = targetTokens(pairs);
+  const shards: Pair[][] = Array.from({ length: n }, () => []);
+  let seen = 0;
+  for (const p of pairs) {
+    shards[Math.min(n - 1, Math.floor((seen * n) / total))]!.push(p);
+    seen += p.tgt.length + 1;
+  }
+  return shards;
+}
+
+/** One worker thread, its gradient buffer and its outstanding request. */
+class WorkerLink {
+  private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | undefined;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly worker: Worker,
+    readonly grads: Float32Array,
+  ) {
+    worker.on('message', (reply: WorkerReply) => {
+      const waiting = this.pending;
+      this.pending = undefined;
+      if (reply.type === 'error') this.fail(new Error(`training worker: ${reply.message}`), waiting);
+      else waiting?.resolve(reply);
+    });
+    worker.on('error', (e) => this.fail(e, this.pending));
+    worker.on('exit', (code) => this.fail(new Error(`training worker exited (code ${code})`), this.pending));
+  }
+
+  /** The next reply (the first one is `ready`). */
+  next(request?: ShardRequest): Promise<WorkerReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      if (request) this.worker.postMessage(request);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.failure ??= new Error('training worker closed');
+    await this.worker.terminate();
+  }
+
+  private fail(e: Error, waiting: WorkerLink['pending']): void {
+    this.failure ??= e;
+    waiting?.reject(this.failure);
+  }
+}
+
+/**
+ * The worker's entry: tsx's loader is registered per thread, so a plain-JS bootstrap registers
+ * it and then imports the TypeScript worker module.
+ */
+const BOOTSTRAP = `
+  const { workerData } = require('node:worker_threads');
+  import(workerData.tsx).then((tsx) => { tsx.register(); return import(workerData.entry); });
+`;
+
+export class DataParallel {
+  /** The weights' buffers as last shared (tfjs gives a variable a new buffer when assigned). */
+  private sharedWeights: object[] = [];
+
+  private constructor(
+    private readonly workers: WorkerLink[],
+    private readonly names: string[],
+    private readonly weights: Float32Array,
+  ) {}
+
+  /** Start `ranks − 1` workers with replicas of `model` (rank 0 is the caller's thread). */
+  static async start(
+    ranks: number,
+    model: NmtModel,
+    spec: Omit<ReplicaSpec, 'names' | 'weights' | 'grads'>,
+  ): Promise<DataParallel> {
+    const names = [...model.namedVariables.keys()];
+    const bytes = 4 * names.reduce((n, name) => n + model.namedVariables.get(name)!.size, 0);
+    const weights = new SharedArrayBuffer(bytes);
+    const workers = Array.from({ length: ranks - 1 }, (_, k) => {
+      const replica: ReplicaSpec = { ...spec, seed: spec.seed + k + 1, names, weights, grads: new SharedArrayBuffer(bytes) };
+      const workerData = { replica, tsx: import.meta.resolve('tsx/esm/api'), entry: new URL('./parallel-worker.ts', import.meta.url).href };
+      return new WorkerLink(new Worker(BOOTSTRAP, { eval: true, workerData }), new Float32Array(replica.grads));
+    });
+    const parallel = new DataParallel(workers, names, new Float32Array(weights));
+    try {
+      await Promise.all(workers.map((w) => w.next()));
+    } catch (e) {
+      await parallel.close();
+      throw e;
+    }
+    return parallel;
+  }
+
+  get ranks(): number {
+    return this.workers.length + 1;
+  }
+
+  /** The loss and gradients of `pairs` as one batch, its shards computed on all ranks at once. */
+  async gradients(model: NmtModel, pairs: Pair[], ids: SpecialIds, settings: UpdateSettings): Promise<BatchGradients> {
+    const variables = this.names.map((n) => model.namedVariables.get(n)!);
+    const shards = splitByTokens(pairs, this.ranks);
+    const weightsChanged = this.shareWeights(variables);
+    const replies = this.workers.map((w, k) => {
+      const shard = shards[k + 1]!;
+      if (shard.length === 0) return undefined;
+      return w.next({ type: 'shard', weightsChanged, pairs: shard, ids, settings, rngState: model.rngState });
+    });
+    const own = shards[0]!.length > 0 ? batchGradients(model, shards[0]!, ids, settings) : undefined;
+    const results = await Promise.all(replies);
+    const total = targetTokens(pairs);
+    const share = (shard: Pair[]) => targetTokens(shard) / total;
+    let loss = own ? own.loss * share(shards[0]!) : 0;
+    let nll = own?.nll ?? 0;
+    const grads: Gradients = tf.tidy(() => {
+      const sum: Gradients = {};
+      const add = (v: tf.Variable, g: tf.Tensor, weight: number) => {
+        const scaled = tf.mul(g, weight);
+        sum[v.name] = sum[v.name] ? tf.add(sum[v.name]!, scaled) : scaled;
+      };
+      if (own) for (const v of variables) if (own.grads[v.name]) add(v, own.grads[v.name]!, share(shards[0]!));
+      results.forEach((reply, k) => {
+        if (!reply || reply.type !== 'grads') return;
+        const weight = share(shards[k + 1]!);
+        loss += reply.loss * weight;
+        nll += reply.nll;
+        const flat = this.workers[k]!.grads;
+        let offset = 0;
+        variables.forEach((v, i) => {
+          if (reply.present[i]) add(v, floatTensor(flat.subarray(offset, offset + v.size), v.shape), weight);
+          offset += v.size;
+        });
+      });
+      return sum;
+    });
+    if (own) tf.dispose(Object.values(own.grads));
+    return { grads, loss, nll };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+
+  /** Write the weights into the shared buffer unless they are unchanged since; whether they changed. */
+  private shareWeights(variables: tf.Variable[]): boolean {
+    const buffers = variables.map((v) => v.dataId);
+    if (buffers.every((b, i) => b === this.sharedWeights[i])) return false;
+    this.sharedWeights = buffers;
+    let offset = 0;
+    for (const v of variables) {
+      readFloats(v, this.weights, offset);
+      offset += v.size;
+    }
+    return true;
+  }
+}
