@@ -7,6 +7,7 @@ import { BACKEND_NAMES } from '../backend/names.ts';
 import { errorMessage, isUserError } from '../errors.ts';
 import { fsUserError } from '../util/atomic.ts';
 import { MT_VERSION } from '../version.ts';
+import { registerCompare } from './commands/compare.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDataFetch } from './commands/data-fetch.ts';
 import { registerDataGenerate } from './commands/data-generate.ts';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerTranslate(program);
   registerEval(program);
+  registerCompare(program);
   registerPlot(program);
   // `mt data fetch|generate …`: corpora in and out of mt; each subcommand registers itself here.
   const data = program.command('data').description('fetch public corpora or generate synthetic ones');
