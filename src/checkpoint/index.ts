@@ -163,7 +163,14 @@ function prune(run: RunDir, keepLast: number): void {
   const keep = new Set(all.slice(-keepLast).map((c) => c.name));
   const best = readPointer(run, 'best');
   if (best) keep.add(best);
-  for (const c of all) if (!keep.has(c.name)) fs.rmSync(c.dir, { recursive: true, force: true });
+  for (const c of all) {
+    if (keep.has(c.name)) continue;
+    // Renamed aside first: a crash mid-removal then leaves a temporary (removeStaleTemps clears
+    // it), not a half-deleted folder under a name that listing, --average and fallback read.
+    const aside = path.join(path.dirname(c.dir), `.${c.name}.${process.pid}.removed.old`);
+    fs.renameSync(c.dir, aside);
+    fs.rmSync(aside, { recursive: true, force: true });
+  }
 }
 
 /** Remove folders a crashed save left under temporary names. */

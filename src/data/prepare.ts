@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { CleanConfig, Corpus } from '../config/sections/data.ts';
 import { UserError } from '../errors.ts';
 import { LAYOUT, type RunDir } from '../run/rundir.ts';
-import { replaceDirAtomic, writeJsonAtomic } from '../util/atomic.ts';
+import { removeDeadTemps, replaceDirAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import type { Logger } from '../util/log.ts';
 import { startProgress } from '../util/progress.ts';
 import { Cleaner, type CleanScope } from './clean.ts';
@@ -44,7 +44,10 @@ export async function prepareData(run: RunDir, log: Logger): Promise<DataReport>
   const cfg = run.config.data;
   // Every input is checked before any work, not when its turn comes after an hour of cleaning.
   for (const corpus of [...cfg.train, cfg.valid, cfg.test]) for (const f of corpus ? corpusFiles(corpus) : []) checkInputFile(f);
-  const staging = fs.mkdtempSync(run.path('.data.staging-'));
+  // Staging folders of killed runs (a copy of the corpus each) go; ours carries our pid so that
+  // a later run can tell it from a live one's.
+  removeDeadTemps(run.path(LAYOUT.data));
+  const staging = fs.mkdtempSync(run.path(`.${LAYOUT.data}.${process.pid}.staging-`));
   try {
     const out = (name: SetName | 'train-all'): PairFiles => pairFiles(staging, name);
     const train = await cleanSet('train', cfg.train, cfg.clean, 'train', out('train-all'), log);

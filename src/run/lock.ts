@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../errors.ts';
-import { fsUserError } from '../util/atomic.ts';
+import { fsUserError, processAlive } from '../util/atomic.ts';
 
 interface LockOwner {
   pid: number;
@@ -18,15 +18,6 @@ interface LockOwner {
 
 export interface RunLock {
   release(): void;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === 'EPERM';
-  }
 }
 
 function readOwner(file: string): LockOwner | undefined {
@@ -66,7 +57,7 @@ export function acquireRunLock(runRoot: string, stage: string): RunLock {
       if ((e as { code?: string }).code !== 'EEXIST') throw fsUserError(e, file);
     }
     const owner = readOwner(file);
-    const stale = !owner || (owner.host === me.host && !isAlive(owner.pid));
+    const stale = !owner || (owner.host === me.host && !processAlive(owner.pid));
     if (!stale) {
       throw new UserError(
         `${runRoot}: run directory is in use by mt ${owner.stage} (pid ${owner.pid} on ${owner.host}, since ${owner.started_at}); wait for it or stop it`,

@@ -54,6 +54,41 @@ function ensureDir(dir: string): void {
   }
 }
 
+/** Whether process `pid` exists (EPERM: it does, but belongs to another user). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove what killed writers left next to `target`: entries named `.<name>.<pid>.…` (the temp
+ * names below, and prepare's staging folder) whose process no longer exists. Without this a
+ * crash leaves a whole copy of the output behind, every time. A live writer's are kept.
+ */
+export function removeDeadTemps(target: string): void {
+  const dir = path.dirname(target);
+  const prefix = `.${path.basename(target)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return; // no folder yet, nothing left behind
+  }
+  for (const name of names) {
+    const pid = name.startsWith(prefix) ? /^(\d+)\./.exec(name.slice(prefix.length))?.[1] : undefined;
+    if (pid === undefined || processAlive(Number(pid))) continue;
+    try {
+      fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    } catch {
+      // Best effort: a leftover is litter, not a reason to fail the write (e.g. a read-only folder).
+    }
+  }
+}
+
 function tempPathFor(target: string): string {
   counter += 1;
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${counter}.tmp`);
@@ -100,6 +135,7 @@ export function writeJsonAtomic(target: string, value: unknown): void {
 export function replaceDirAtomic(target: string, fill: (tmpDir: string) => void): void {
   const parent = path.dirname(target);
   ensureDir(parent);
+  removeDeadTemps(target);
   const tmp = tempPathFor(target);
   const old = tempPathFor(target) + '.old';
   let movedAside = false;
