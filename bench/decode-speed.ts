@@ -4,7 +4,10 @@
  * search (bench/decode_reference.py) run in the same invocation, and their ratio.
  *
  *   node --import tsx bench/decode-speed.ts [--sentences 1000] [--families seq2seq,attention,transformer]
- *                                           [--length 25] [--batch 32] [--torch-threads 1] [--no-torch]
+ *                                           [--length 25] [--batch 32] [--threads 1] [--torch-threads N] [--no-torch]
+ *
+ * --threads N decodes mt's batches on N worker threads (src/decode/parallel.ts; default 1, this
+ * thread, as the figures recorded before it); PyTorch gets as many (--torch-threads, default N).
  *
  * Comparison rows: untrained models of the sizes in configs/multi30k-<family>.yaml (vocabulary
  * 8000), every output forced to exactly --length tokens (eos banned before, forced at the
@@ -21,15 +24,14 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { activeBackend, initBackend } from '../src/backend/index.ts';
 import { listCheckpoints } from '../src/checkpoint/index.ts';
-import type { ModelConfig } from '../src/config/schema.ts';
+import type { DecodeConfig, ModelConfig } from '../src/config/schema.ts';
 import { DecodeSchema } from '../src/config/sections/decode.ts';
 import { ModelSchema } from '../src/config/sections/model.ts';
-import { beamSearch } from '../src/decode/beam.ts';
-import { greedyDecode } from '../src/decode/greedy.ts';
 import { loadTranslator } from '../src/decode/load.ts';
-import type { SearchOptions } from '../src/decode/search.ts';
-import { translateLines } from '../src/decode/translate.ts';
-import { createModel } from '../src/models/index.ts';
+import { DecodePool } from '../src/decode/parallel.ts';
+import type { Hypothesis, SearchOptions } from '../src/decode/search.ts';
+import { decodeBatch, translateLines } from '../src/decode/translate.ts';
+import { createModel, type NmtModel } from '../src/models/index.ts';
 import { RunDir } from '../src/run/rundir.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,13 +48,19 @@ const { values: args } = parseArgs({
     families: { type: 'string', default: FAMILIES.join(',') },
     length: { type: 'string', default: '25' },
     batch: { type: 'string', default: '32' },
-    'torch-threads': { type: 'string', default: '1' },
+    threads: { type: 'string', default: '1' },
+    'torch-threads': { type: 'string' },
     'no-torch': { type: 'boolean', default: false },
   },
 });
 const count = Number(args.sentences);
 const fixedLength = Number(args.length);
 const batchSize = Number(args.batch);
+const threads = Number(args.threads);
+const torchThreads = Number(args['torch-threads'] ?? threads);
+for (const [flag, n] of [['--threads', threads], ['--torch-threads', torchThreads]] as const) {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected a whole number ≥ 1`);
+}
 
 /** The newest run under runs/ of this family with a checkpoint, if any. */
 function trainedRun(family: string): RunDir | undefined {
@@ -119,10 +127,15 @@ interface TorchResult {
   beam: Timing;
 }
 
-function time(fn: () => number, sentences: number): Timing {
+async function time(fn: () => Promise<number> | number, sentences: number): Promise<Timing> {
   const start = performance.now();
-  const tokens = fn();
+  const tokens = await fn();
   return { seconds: (performance.now() - start) / 1000, sentences, tokens };
+}
+
+/** A pool of `threads` decoding workers with copies of `model`, or none for one thread. */
+async function poolFor(model: NmtModel): Promise<DecodePool | undefined> {
+  return threads > 1 ? DecodePool.start(threads, model, activeBackend()!.name) : undefined;
 }
 
 const rate = (t: Timing) => t.sentences / t.seconds;
@@ -134,7 +147,8 @@ async function main(): Promise<void> {
   const python = findTorchPython();
   console.log(`mt decoding benchmark: ${lines.length} sentences of ${path.basename(SOURCES)}, batch ${batchSize}, beam ${BEAM}, α ${ALPHA}`);
   console.log(`backend ${backend.name} (${backend.threads} thread(s) reported; tfjs wasm computes on 1 in Node), node ${process.version}`);
-  console.log(python ? `reference: PyTorch via ${python}, ${args['torch-threads']} thread(s)` : 'reference: skipped (no python3 with torch; apt-get install python3-torch)');
+  console.log(`mt: ${threads > 1 ? `${threads} decoding worker threads` : '1 thread (no workers)'}`);
+  console.log(python ? `reference: PyTorch via ${python}, ${torchThreads} thread(s)` : 'reference: skipped (no python3 with torch; apt-get install python3-torch)');
   const table: string[] = [
     '| family | parameters | search | mt sent/s | PyTorch sent/s | mt / PyTorch |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -147,28 +161,46 @@ async function main(): Promise<void> {
     let srcIds = lines.map(hashedIds);
     if (run) {
       const translator = await loadTranslator(run);
-      srcIds = lines.map((l) => translator.subwords.src.encodeIds(l)).filter((ids) => ids.length > 0);
-      for (const beam of [1, BEAM]) {
-        const decode = DecodeSchema.parse({ ...run.config.decode, beam_size: beam, nbest: 1, batch_size: batchSize });
-        translateLines(translator.model, translator.subwords, lines.slice(0, batchSize), decode); // warm-up
-        const t = time(() => translateLines(translator.model, translator.subwords, lines, decode).reduce((n, r) => n + (r.hypotheses[0]?.ids.length ?? 0), 0), lines.length);
-        const row = `| ${family} | ${path.basename(run.root)} (${translator.source}) | ${beam === 1 ? 'greedy' : `beam ${beam}`} | ${fmt(rate(t))} | ${fmt(t.tokens / t.seconds)} |`;
-        trainedTable.push(row);
-        console.log(`trained: ${row}`);
+      const trainedPool = await poolFor(translator.model);
+      const translate = async (input: string[], decode: DecodeConfig) =>
+        trainedPool ? trainedPool.translateLines(translator.subwords, input, decode) : translateLines(translator.model, translator.subwords, input, decode);
+      try {
+        srcIds = lines.map((l) => translator.subwords.src.encodeIds(l)).filter((ids) => ids.length > 0);
+        for (const beam of [1, BEAM]) {
+          const decode = DecodeSchema.parse({ ...run.config.decode, beam_size: beam, nbest: 1, batch_size: batchSize });
+          await translate(lines.slice(0, batchSize * threads), decode); // warm-up (every worker)
+          const t = await time(async () => (await translate(lines, decode)).reduce((n, r) => n + (r.hypotheses[0]?.ids.length ?? 0), 0), lines.length);
+          const row = `| ${family} | ${path.basename(run.root)} (${translator.source}) | ${beam === 1 ? 'greedy' : `beam ${beam}`} | ${fmt(rate(t))} | ${fmt(t.tokens / t.seconds)} |`;
+          trainedTable.push(row);
+          console.log(`trained: ${row}`);
+        }
+      } finally {
+        await trainedPool?.close();
+        translator.model.dispose();
       }
-      translator.model.dispose();
     }
 
     const config = configModel(family);
     const model = createModel(config, VOCAB, VOCAB, 1);
     const batches = batchesOf(srcIds);
     const search: SearchOptions = { ...IDS, maxLenA: 0, maxLenB: fixedLength, minLen: fixedLength };
-    greedyDecode(model, batches[0]!, search); // warm-up
-    const mtGreedy = time(() => batches.reduce((n, b) => n + greedyDecode(model, b, search).reduce((m, h) => m + h.ids.length, 0), 0), srcIds.length);
-    const mtBeam = time(
-      () => batches.reduce((n, b) => n + beamSearch(model, b, { ...search, beamSize: BEAM, nbest: 1, lengthPenalty: ALPHA }).reduce((m, h) => m + h[0]!.ids.length, 0), 0),
-      srcIds.length,
-    );
+    const greedy = DecodeSchema.parse({ beam_size: 1 });
+    const beam = DecodeSchema.parse({ beam_size: BEAM, length_penalty: ALPHA, nbest: 1 });
+    const pool = await poolFor(model);
+    /** Target tokens of the best hypotheses of `some` batches. */
+    const decodeAll = async (some: number[][][], decode: DecodeConfig): Promise<number> => {
+      const nbest: Hypothesis[][][] = pool ? await Promise.all(some.map((b) => pool.decode(b, decode, search))) : some.map((b) => decodeBatch(model, b, decode, search));
+      return nbest.reduce((n, batch) => n + batch.reduce((m, h) => m + h[0]!.ids.length, 0), 0);
+    };
+    let mtGreedy: Timing;
+    let mtBeam: Timing;
+    try {
+      await decodeAll(Array.from({ length: threads }, () => batches[0]!), greedy); // warm-up (every worker)
+      mtGreedy = await time(() => decodeAll(batches, greedy), srcIds.length);
+      mtBeam = await time(() => decodeAll(batches, beam), srcIds.length);
+    } finally {
+      await pool?.close();
+    }
     const params = `${(model.parameterCount() / 1e6).toFixed(1)} M`;
     model.dispose();
     let torch: TorchResult | undefined;
@@ -185,14 +217,14 @@ async function main(): Promise<void> {
         alpha: ALPHA,
         max_len: fixedLength,
         min_len: fixedLength,
-        threads: Number(args['torch-threads']),
+        threads: torchThreads,
       };
-      const threads = String(job.threads);
+      const blasThreads = String(job.threads);
       const r = spawnSync(python, [path.join(ROOT, 'bench', 'decode_reference.py')], {
         input: JSON.stringify(job),
         encoding: 'utf8',
         maxBuffer: 64 << 20,
-        env: { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, MKL_NUM_THREADS: threads },
+        env: { ...process.env, OMP_NUM_THREADS: blasThreads, OPENBLAS_NUM_THREADS: blasThreads, MKL_NUM_THREADS: blasThreads },
       });
       if (r.status !== 0) throw new Error(`decode_reference.py failed (${r.status}): ${r.stderr.slice(-2000)}`);
       torch = JSON.parse(r.stdout) as TorchResult;
@@ -208,7 +240,7 @@ async function main(): Promise<void> {
       console.log(`fixed length ${fixedLength}: ${row}`);
     }
   }
-  console.log(`\nUntrained models of the configs' sizes, vocabulary ${VOCAB}, every output ${fixedLength} tokens; ${activeBackend()?.name} vs PyTorch ${args['torch-threads']} thread(s)${blas ? `, BLAS ${blas.join(', ') || 'none mapped'}` : ''}:\n`);
+  console.log(`\nUntrained models of the configs' sizes, vocabulary ${VOCAB}, every output ${fixedLength} tokens; ${activeBackend()?.name} ${threads} thread(s) vs PyTorch ${torchThreads} thread(s)${blas ? `, BLAS ${blas.join(', ') || 'none mapped'}` : ''}:\n`);
   console.log(table.join('\n'));
   if (trainedTable.length > 2) console.log(`\nTrained runs, end to end (subwords, natural lengths, mt only):\n\n${trainedTable.join('\n')}`);
 }

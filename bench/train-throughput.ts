@@ -5,7 +5,7 @@
  * (bench/train_reference.py) in the same invocation, and their ratio, model by model.
  *
  *   npm run bench:train -- [--models gru-attention,transformer,…] [--steps 5] [--warmup 2]
- *                          [--batch 64] [--threads 2] [--no-torch] [--no-decode]
+ *                          [--batch 64] [--threads 2] [--no-torch] [--no-decode] [--ablation]
  *
  * Models: the two fixed sizes of issue 8 (`gru-attention`: bi-GRU encoder, GRU decoder with
  * Bahdanau attention and input feeding, emb 256, hidden 512; `transformer`: 3+3 layers, d 256,
@@ -18,6 +18,8 @@
  * PyTorch runs with --threads threads (OpenMP), on OpenBLAS's OpenMP build when it is installed
  * (Debian: libopenblas0-openmp, selected here through LD_LIBRARY_PATH); the BLAS it mapped is printed.
  * mt trains on --threads cores through data-parallel worker threads (src/train/parallel.ts).
+ * With --ablation, mt also runs on 1 thread, and on 1 thread with tfjs-wasm's stock kernels
+ * (MT_STOCK_KERNELS=1): what the worker threads and mt's kernels each add.
  * Then, unless --no-decode, bench/decode-speed.ts measures greedy and beam-5 decoding the same way.
  */
 import { spawnSync } from 'node:child_process';
@@ -199,6 +201,7 @@ async function main(): Promise<void> {
       threads: { type: 'string', default: String(os.availableParallelism()) },
       'no-torch': { type: 'boolean', default: false },
       'no-decode': { type: 'boolean', default: false },
+      ablation: { type: 'boolean', default: false },
     },
   });
   if (args.child) {
@@ -219,6 +222,7 @@ async function main(): Promise<void> {
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const notes = new Set<string>();
+  const ablation = ['| model | mt tok/s, 1 thread, stock tfjs-wasm kernels | mt tok/s, 1 thread | mt tok/s (threads) |', '| --- | ---: | ---: | ---: |'];
   for (const name of names) {
     const spec = all[name]!;
     const model = ModelSchema.parse(spec.model);
@@ -236,7 +240,13 @@ async function main(): Promise<void> {
       warmup,
       threads,
     };
-    const mt = runChild(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child'], job, process.env);
+    const mtChild = (j: Job, env: NodeJS.ProcessEnv) => runChild(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child'], j, env);
+    const mt = mtChild(job, process.env);
+    if (args.ablation) {
+      const one = rates(mtChild({ ...job, threads: 1 }, process.env)).tokS;
+      const stock = rates(mtChild({ ...job, threads: 1 }, { ...process.env, MT_STOCK_KERNELS: '1' })).tokS;
+      ablation.push(`| ${name} | ${stock.toFixed(0)} | ${one.toFixed(0)} | ${rates(mt).tokS.toFixed(0)} (${threads}) |`);
+    }
     const torch = python ? bestTorch(python, job, threads) : undefined;
     if (torch) notes.add(`PyTorch ${torch.torch}, ${torch.threads} thread(s), BLAS ${torch.blas?.join(', ') || 'none mapped'}`);
     notes.add(`mt: ${mt.threads} thread(s) (${mt.threads > 1 ? 'data-parallel workers, each with a wasm backend' : 'tfjs-wasm'})`);
@@ -258,6 +268,7 @@ async function main(): Promise<void> {
   }
   console.log(`\n${[...notes].join('; ')}; load after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
   console.log(table.join('\n'));
+  if (args.ablation) console.log(`\n${ablation.join('\n')}`);
   if (!args['no-decode']) decodeRatios(threads, !python);
 }
 

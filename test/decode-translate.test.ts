@@ -152,7 +152,10 @@ decode: { beam_size: 3, max_input_len: 20, batch_size: 2 }
   });
 
   it('streams: the first translation comes out before the input ends', { timeout: 120_000 }, async () => {
-    const child = spawn(process.execPath, [MT_BIN, 'translate', '--run', run.root, '--beam', '1', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MT_BIN, 'translate', '--run', run.root, '--beam', '1', '-q'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, MT_THREADS: '1' }, // the 2-thread stream is test/decode-parallel.test.ts's
+    });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d));

@@ -104,7 +104,9 @@ export async function initBackend(
       continue;
     }
     registerGradientOverrides();
-    if (name === 'wasm') registerWasmKernels();
+    // MT_STOCK_KERNELS=1 keeps tfjs-wasm's own kernels: to rule mt's out when chasing a bug, and
+    // for bench/train-throughput.ts's before/after rows.
+    if (name === 'wasm' && process.env.MT_STOCK_KERNELS !== '1') registerWasmKernels();
     active = describe(requested, name, skipped);
     return active;
   }

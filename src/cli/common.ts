@@ -21,11 +21,11 @@ export function loggerFor(cmd: Command): Logger {
 
 /**
  * `--threads N|auto` (default: the MT_THREADS environment variable, else auto): how many cores
- * train data-parallel. auto is every core on the wasm and cpu backends, which compute on one
- * thread each, and 1 on the native backends, which use all cores themselves.
+ * train data-parallel, or translate. auto is every core on the wasm and cpu backends, which
+ * compute on one thread each, and 1 on the native backends, which use all cores themselves.
  */
-export function threadsOption(cmd: Command): Command {
-  return cmd.option('--threads <n|auto>', 'cores to train on (data-parallel worker threads; default $MT_THREADS or auto)');
+export function threadsOption(cmd: Command, what = 'cores to train on (data-parallel worker threads; default $MT_THREADS or auto)'): Command {
+  return cmd.option('--threads <n|auto>', what);
 }
 
 /** `--threads` (or MT_THREADS) checked: a count, or auto. */
@@ -38,7 +38,7 @@ export function parseThreads(flag: string | undefined): number | 'auto' {
   return n;
 }
 
-/** The data-parallel ranks for a parsed `--threads` on the backend in use. */
+/** The threads (training ranks, decoding workers) for a parsed `--threads` on the backend in use. */
 export function threadsFor(threads: number | 'auto', backend: string): number {
   if (threads !== 'auto') return threads;
   return backend === 'wasm' || backend === 'cpu' ? Math.min(os.availableParallelism(), 8) : 1;

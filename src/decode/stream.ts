@@ -4,6 +4,7 @@
  */
 import type { DecodeConfig } from '../config/schema.ts';
 import type { Translator } from './load.ts';
+import type { DecodePool } from './parallel.ts';
 import { formatAttention, formatJson, formatNbest, translateLines, type Translation } from './translate.ts';
 
 export type OutputFormat = 'text' | 'nbest' | 'json';
@@ -16,6 +17,8 @@ export interface StreamOptions {
   warn?: (msg: string) => void;
   /** Called after every batch with the sentences done so far. */
   onProgress?: (sentences: number, seconds: number) => void;
+  /** Decode on these worker threads instead of this thread (same batches, same output). */
+  pool?: DecodePool;
 }
 
 export interface StreamSummary {
@@ -35,7 +38,9 @@ function format(kind: OutputFormat, index: number, t: Translation): string {
 
 /**
  * `write` receives each window's text; when it returns false the output was closed downstream
- * (a pipe into `head`) and translation stops early.
+ * (a pipe into `head`) and translation stops early. With a pool, the next window is decoded
+ * while the current one finishes (so workers do not idle between windows) and is written as
+ * soon as it and the windows before it are done, whether or not more input has arrived.
  */
 export async function translateStream(
   translator: Translator,
@@ -44,32 +49,50 @@ export async function translateStream(
   opts: StreamOptions,
 ): Promise<StreamSummary> {
   const start = performance.now();
+  const elapsed = () => (performance.now() - start) / 1000;
   const summary: StreamSummary = { sentences: 0, tokens: 0, empty: 0, truncated: 0, seconds: 0 };
-  for await (const lines of windows) {
-    const first = summary.sentences;
-    let done = first;
-    const results = translateLines(translator.model, translator.subwords, lines, opts.decode, {
-      attention: opts.writeAttention !== undefined,
-      firstLine: first + 1,
-      warn: opts.warn,
-      onBatch: (n) => {
-        done += n;
-        opts.onProgress?.(done, (performance.now() - start) / 1000);
-      },
-    });
+  let done = 0;
+  const progress = (n: number) => {
+    done += n;
+    opts.onProgress?.(done, elapsed());
+  };
+  const translate = async (lines: string[], first: number): Promise<Translation[]> => {
+    const options = { attention: opts.writeAttention !== undefined, firstLine: first + 1, warn: opts.warn, onBatch: progress };
+    if (opts.pool) return opts.pool.translateLines(translator.subwords, lines, opts.decode, options);
+    return translateLines(translator.model, translator.subwords, lines, opts.decode, options);
+  };
+  const output = async (first: number, lines: string[], results: Translation[]): Promise<boolean> => {
     results.forEach((r) => {
       summary.tokens += r.hypotheses[0]?.ids.length ?? 0;
       if (r.srcIds.length === 0) summary.empty += 1;
       if (r.truncated) summary.truncated += 1;
     });
     summary.sentences += lines.length;
-    summary.seconds = (performance.now() - start) / 1000;
+    summary.seconds = elapsed();
     opts.writeAttention?.(results.map((r, i) => formatAttention(first + i, r)).join(''));
     const open = await write(results.map((r, i) => format(opts.format, first + i, r)).join(''));
-    opts.onProgress?.(summary.sentences, summary.seconds);
-    if (!open) break;
+    // Empty lines took no batch: count them now.
+    progress(results.filter((r) => r.srcIds.length === 0).length);
+    return open;
+  };
+
+  // Whether the output is still open once every window so far is written (in order).
+  let written: Promise<boolean> = Promise.resolve(true);
+  let first = 0;
+  for await (const lines of windows) {
+    const previous = written;
+    const results = translate(lines, first);
+    const at = first;
+    written = previous.then(async (open) => open && output(at, lines, await results));
+    // Both are awaited later (in order); until then a failure must not count as unhandled.
+    results.catch(() => undefined);
+    written.catch(() => undefined);
+    first += lines.length;
+    // Without a pool decoding blocks this thread: finish each window before reading the next.
+    if (!(await (opts.pool ? previous : written))) break;
   }
-  summary.seconds = (performance.now() - start) / 1000;
+  await written;
+  summary.seconds = elapsed();
   return summary;
 }
 

@@ -75,20 +75,22 @@ function oneLine(text: string): string {
   return text.replace(/[\r\n]+/g, ' ');
 }
 
+/** Lines ready to decode: their results so far (source ids, truncation) and the batches to decode. */
+export interface LinePlan {
+  results: Translation[];
+  /** Indices into `results` of each batch, longest sources first. */
+  batches: number[][];
+  search: SearchOptions;
+}
+
 /**
- * Translate `lines` (one sentence each). Lines are sorted by length and cut into batches of
- * `decode.batch_size` to keep padding low; the results come back in input order.
+ * Encode `lines` (one sentence each) with the source subword model, truncating over-long ones,
+ * and cut the non-empty ones, sorted by length, into batches of `decode.batch_size` to keep
+ * padding low. The batches depend only on the lines and `decode`, however they are then run.
  */
-export function translateLines(
-  model: NmtModel,
-  subwords: SubwordPair,
-  lines: string[],
-  decode: DecodeConfig,
-  opts: TranslateOptions = {},
-): Translation[] {
-  const limit = sourceLimit(model.config, decode);
+export function planLines(config: ModelConfig, subwords: SubwordPair, lines: string[], decode: DecodeConfig, opts: TranslateOptions = {}): LinePlan {
+  const limit = sourceLimit(config, decode);
   const first = opts.firstLine ?? 1;
-  const search = searchOptions(model.config, decode, subwords, opts.attention);
   const results: Translation[] = lines.map((line, i) => {
     let srcIds = line.trim() === '' ? [] : subwords.src.encodeIds(line);
     const truncated = srcIds.length > limit;
@@ -102,25 +104,47 @@ export function translateLines(
     .map((_, i) => i)
     .filter((i) => results[i]!.srcIds.length > 0)
     .sort((a, b) => results[b]!.srcIds.length - results[a]!.srcIds.length);
-  for (let start = 0; start < order.length; start += decode.batch_size) {
-    const batch = order.slice(start, start + decode.batch_size);
-    const nbest = decodeBatch(model, batch.map((i) => results[i]!.srcIds), decode, search);
-    batch.forEach((i, b) => {
-      const r = results[i]!;
-      r.hypotheses = nbest[b]!.map((h) => ({ text: oneLine(subwords.tgt.decodeIds(h.ids)), ids: h.ids, score: h.score, logProb: h.logProb }));
-      r.text = r.hypotheses[0]?.text ?? '';
-      const best = nbest[b]![0];
-      if (opts.attention && best?.attention) {
-        r.alignment = {
-          source: r.srcIds.map((id) => subwords.src.idToPiece(id)),
-          target: [...best.ids, search.eosId].map((id) => subwords.tgt.idToPiece(id)),
-          weights: best.attention,
-        };
-      }
-    });
+  const batches: number[][] = [];
+  for (let start = 0; start < order.length; start += decode.batch_size) batches.push(order.slice(start, start + decode.batch_size));
+  return { results, batches, search: searchOptions(config, decode, subwords, opts.attention) };
+}
+
+/** The source ids of a batch of the plan. */
+export function batchSources(plan: LinePlan, batch: number[]): number[][] {
+  return batch.map((i) => plan.results[i]!.srcIds);
+}
+
+/** Store a decoded batch's n-best lists (detokenized) in the plan's results. */
+export function fillBatch(plan: LinePlan, batch: number[], nbest: Hypothesis[][], subwords: SubwordPair): void {
+  batch.forEach((i, b) => {
+    const r = plan.results[i]!;
+    r.hypotheses = nbest[b]!.map((h) => ({ text: oneLine(subwords.tgt.decodeIds(h.ids)), ids: h.ids, score: h.score, logProb: h.logProb }));
+    r.text = r.hypotheses[0]?.text ?? '';
+    const best = nbest[b]![0];
+    if (plan.search.attention && best?.attention) {
+      r.alignment = {
+        source: r.srcIds.map((id) => subwords.src.idToPiece(id)),
+        target: [...best.ids, plan.search.eosId].map((id) => subwords.tgt.idToPiece(id)),
+        weights: best.attention,
+      };
+    }
+  });
+}
+
+/** Translate `lines` (one sentence each) on this thread, batched as `planLines` says; results in input order. */
+export function translateLines(
+  model: NmtModel,
+  subwords: SubwordPair,
+  lines: string[],
+  decode: DecodeConfig,
+  opts: TranslateOptions = {},
+): Translation[] {
+  const plan = planLines(model.config, subwords, lines, decode, opts);
+  for (const batch of plan.batches) {
+    fillBatch(plan, batch, decodeBatch(model, batchSources(plan, batch), decode, plan.search), subwords);
     opts.onBatch?.(batch.length);
   }
-  return results;
+  return plan.results;
 }
 
 /** `index\tscore\ttext` lines of an n-best list (one line with an empty text for an empty input). */

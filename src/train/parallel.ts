@@ -15,12 +15,12 @@
  * only token ids and numbers, so the protocol would run over pipes between processes with the
  * buffers sent along.
  */
-import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { ConcreteBackend } from '../backend/names.ts';
 import { floatTensor, readFloats } from '../backend/wasm-kernels.ts';
 import type { ModelConfig } from '../config/schema.ts';
 import type { NmtModel } from '../models/types.ts';
+import { WorkerLink } from '../util/worker.ts';
 import type { Pair, SpecialIds } from './batching.ts';
 import type { Gradients } from './optimizer.ts';
 import { batchGradients, type BatchGradients, type UpdateSettings } from './step.ts';
@@ -75,60 +75,14 @@ export function splitByTokens(pairs: Pair[], n: number): Pair[][] {
   return shards;
 }
 
-/** One worker thread, its gradient buffer and its outstanding request. */
-class WorkerLink {
-  private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | undefined;
-  private failure: Error | undefined;
-
-  constructor(
-    private readonly worker: Worker,
-    readonly grads: Float32Array,
-  ) {
-    worker.on('message', (reply: WorkerReply) => {
-      const waiting = this.pending;
-      this.pending = undefined;
-      if (reply.type === 'error') this.fail(new Error(`training worker: ${reply.message}`), waiting);
-      else waiting?.resolve(reply);
-    });
-    worker.on('error', (e) => this.fail(e, this.pending));
-    worker.on('exit', (code) => this.fail(new Error(`training worker exited (code ${code})`), this.pending));
-  }
-
-  /** The next reply (the first one is `ready`). */
-  next(request?: ShardRequest): Promise<WorkerReply> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-      if (request) this.worker.postMessage(request);
-    });
-  }
-
-  async close(): Promise<void> {
-    this.failure ??= new Error('training worker closed');
-    await this.worker.terminate();
-  }
-
-  private fail(e: Error, waiting: WorkerLink['pending']): void {
-    this.failure ??= e;
-    waiting?.reject(this.failure);
-  }
-}
-
-/**
- * The worker's entry: tsx's loader is registered per thread, so a plain-JS bootstrap registers
- * it and then imports the TypeScript worker module.
- */
-const BOOTSTRAP = `
-  const { workerData } = require('node:worker_threads');
-  import(workerData.tsx).then((tsx) => { tsx.register(); return import(workerData.entry); });
-`;
-
 export class DataParallel {
   /** The weights' buffers as last shared (tfjs gives a variable a new buffer when assigned). */
   private sharedWeights: object[] = [];
 
   private constructor(
-    private readonly workers: WorkerLink[],
+    private readonly workers: WorkerLink<ShardRequest, WorkerReply>[],
+    /** Each worker's gradient buffer. */
+    private readonly grads: Float32Array[],
     private readonly names: string[],
     private readonly weights: Float32Array,
   ) {}
@@ -142,12 +96,11 @@ export class DataParallel {
     const names = [...model.namedVariables.keys()];
     const bytes = 4 * names.reduce((n, name) => n + model.namedVariables.get(name)!.size, 0);
     const weights = new SharedArrayBuffer(bytes);
-    const workers = Array.from({ length: ranks - 1 }, (_, k) => {
-      const replica: ReplicaSpec = { ...spec, seed: spec.seed + k + 1, names, weights, grads: new SharedArrayBuffer(bytes) };
-      const workerData = { replica, tsx: import.meta.resolve('tsx/esm/api'), entry: new URL('./parallel-worker.ts', import.meta.url).href };
-      return new WorkerLink(new Worker(BOOTSTRAP, { eval: true, workerData }), new Float32Array(replica.grads));
-    });
-    const parallel = new DataParallel(workers, names, new Float32Array(weights));
+    const replicas = Array.from({ length: ranks - 1 }, (_, k): ReplicaSpec => ({ ...spec, seed: spec.seed + k + 1, names, weights, grads: new SharedArrayBuffer(bytes) }));
+    const entry = new URL('./parallel-worker.ts', import.meta.url);
+    const workers = replicas.map((replica) => new WorkerLink<ShardRequest, WorkerReply>(entry, { replica }, 'training worker'));
+    const grads = replicas.map((r) => new Float32Array(r.grads));
+    const parallel = new DataParallel(workers, grads, names, new Float32Array(weights));
     try {
       await Promise.all(workers.map((w) => w.next()));
     } catch (e) {
@@ -189,7 +142,7 @@ export class DataParallel {
         const weight = share(shards[k + 1]!);
         loss += reply.loss * weight;
         nll += reply.nll;
-        const flat = this.workers[k]!.grads;
+        const flat = this.grads[k]!;
         let offset = 0;
         variables.forEach((v, i) => {
           if (reply.present[i]) add(v, floatTensor(flat.subarray(offset, offset + v.size), v.shape), weight);

@@ -7,11 +7,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { BackendName } from '../../backend/names.ts';
+import type { DecodePool } from '../../decode/parallel.ts';
+import type { StreamSummary } from '../../decode/stream.ts';
 import { UserError } from '../../errors.ts';
 import { LAYOUT } from '../../run/rundir.ts';
 import { writeFileAtomic } from '../../util/atomic.ts';
 import { startProgress } from '../../util/progress.ts';
-import { loggerFor, openStageRun, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
+import { loggerFor, openStageRun, parseThreads, threadsFor, threadsOption, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
 
 interface TranslateOptions extends StageOptions {
   input?: string;
@@ -21,6 +23,7 @@ interface TranslateOptions extends StageOptions {
   checkpoint?: string;
   average?: number;
   attention?: string;
+  threads?: string;
 }
 
 function positiveInt(value: string): number {
@@ -61,19 +64,23 @@ function checkWritable(file: string, flag: string): void {
 const WINDOW_BATCHES = 16;
 
 export function registerTranslate(program: Command): void {
-  withConfigOptions(
-    program
-      .command('translate')
-      .description('translate a file or stdin with a trained run (greedy or beam search); default: data/test.src → translations/test.hyp')
-      .option('-i, --input <file>', 'source sentences, one per line (default: stdin, or data/test.src when stdin is a terminal)')
-      .option('-o, --output <file>', 'where translations go (default: stdout, or translations/test.hyp when translating the test split)')
-      .option('--beam <k>', 'beam size; 1 = greedy (default: decode.beam_size)', positiveInt)
-      .option('--nbest <k>', 'write the k best hypotheses per line as "index<TAB>score<TAB>text" (JSON lines with --json)', positiveInt)
-      .option('--checkpoint <which>', "'best', 'last' or a checkpoint folder (default: best if validated, else last)")
-      .option('--average <k>', 'translate with the average of the last k checkpoints', positiveInt)
-      .option('--attention <file>', 'write attention weights as JSON lines (source pieces, target pieces, weights) for attention/transformer models'),
+  threadsOption(
+    withConfigOptions(
+      program
+        .command('translate')
+        .description('translate a file or stdin with a trained run (greedy or beam search); default: data/test.src → translations/test.hyp')
+        .option('-i, --input <file>', 'source sentences, one per line (default: stdin, or data/test.src when stdin is a terminal)')
+        .option('-o, --output <file>', 'where translations go (default: stdout, or translations/test.hyp when translating the test split)')
+        .option('--beam <k>', 'beam size; 1 = greedy (default: decode.beam_size)', positiveInt)
+        .option('--nbest <k>', 'write the k best hypotheses per line as "index<TAB>score<TAB>text" (JSON lines with --json)', positiveInt)
+        .option('--checkpoint <which>', "'best', 'last' or a checkpoint folder (default: best if validated, else last)")
+        .option('--average <k>', 'translate with the average of the last k checkpoints', positiveInt)
+        .option('--attention <file>', 'write attention weights as JSON lines (source pieces, target pieces, weights) for attention/transformer models'),
+    ),
+    'cores to translate on (worker threads decoding batches; default $MT_THREADS or auto)',
   ).action(async (opts: TranslateOptions, cmd: Command) => {
     const log = loggerFor(cmd);
+    const threads = parseThreads(opts.threads);
     const global = cmd.optsWithGlobals<GlobalOptions>();
     const run = openStageRun(opts, log);
     const decode = { ...run.config.decode, beam_size: opts.beam ?? run.config.decode.beam_size, nbest: opts.nbest ?? run.config.decode.nbest };
@@ -102,12 +109,17 @@ export function registerTranslate(program: Command): void {
     const { lineWindows } = await import('../../decode/lines.ts');
     const { arrayWindows, formatSummary, translateStream } = await import('../../decode/stream.ts');
     const requested = (global.backend && global.backend !== 'auto' ? global.backend : run.config.backend) as BackendName;
-    await initBackend(requested);
+    const backend = await initBackend(requested);
     const translator = await loadTranslator(run, { checkpoint: opts.checkpoint, average: opts.average, warn: (m) => log.warn(m) });
-    log.info(`translating with the ${translator.source}, beam ${decode.beam_size}${decode.nbest > 1 ? `, ${decode.nbest}-best` : ''}`);
 
     const window = WINDOW_BATCHES * decode.batch_size;
     const lines = inputFile !== undefined ? readInputLines(inputFile) : undefined;
+    // A file needs no more workers than it has batches (each takes a second or two to start).
+    const workers = Math.min(threadsFor(threads, backend.name), lines ? Math.ceil(lines.length / decode.batch_size) : Infinity);
+    log.info(
+      `translating with the ${translator.source}, beam ${decode.beam_size}${decode.nbest > 1 ? `, ${decode.nbest}-best` : ''}` +
+        (workers > 1 ? `, on ${workers} threads` : ''),
+    );
     const windows = lines ? arrayWindows(lines, window) : lineWindows(process.stdin, window);
     const fileChunks: string[] = [];
     const attentionChunks: string[] = [];
@@ -124,19 +136,34 @@ export function registerTranslate(program: Command): void {
         return true;
       }
       if (stdoutClosed) return false;
-      if (!process.stdout.write(text)) await Promise.race([once(process.stdout, 'drain'), once(process.stdout, 'error')]);
+      try {
+        if (!process.stdout.write(text)) await Promise.race([once(process.stdout, 'drain'), once(process.stdout, 'error')]);
+      } catch (e) {
+        // Writes to a pipe are synchronous: a reader that is gone makes the write itself throw.
+        if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+        stdoutClosed = true;
+      }
       return !stdoutClosed;
     };
+    let pool: DecodePool | undefined;
     const progress = lines ? startProgress(log, 'translate', lines.length, ['speed']) : undefined;
-    const summary = await translateStream(translator, windows, write, {
-      decode,
-      format: outputFormat,
-      writeAttention: opts.attention !== undefined ? (text) => attentionChunks.push(text) : undefined,
-      warn: (m) => log.warn(m),
-      onProgress: (done, seconds) => progress?.update(done, { speed: `${(done / Math.max(seconds, 1e-9)).toFixed(1)} sent/s` }),
-    });
-    progress?.stop();
-    translator.model.dispose();
+    let summary: StreamSummary;
+    try {
+      if (workers > 1) pool = await (await import('../../decode/parallel.ts')).DecodePool.start(workers, translator.model, backend.name);
+      summary = await translateStream(translator, windows, write, {
+        decode,
+        format: outputFormat,
+        writeAttention: opts.attention !== undefined ? (text) => attentionChunks.push(text) : undefined,
+        warn: (m) => log.warn(m),
+        onProgress: (done, seconds) => progress?.update(done, { speed: `${(done / Math.max(seconds, 1e-9)).toFixed(1)} sent/s` }),
+        pool,
+      });
+    } finally {
+      // Running workers would keep the process alive after an error.
+      await pool?.close();
+      progress?.stop();
+      translator.model.dispose();
+    }
     if (stdoutError) throw new UserError(`stdout: cannot write translations (${stdoutError.message})`);
     if (outputFile !== undefined) writeFileAtomic(outputFile, fileChunks.join(''));
     if (opts.attention !== undefined) writeFileAtomic(opts.attention, attentionChunks.join(''));

@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../config/schema.ts';
 import { BaseModel } from '../common/base.ts';
-import { Embedding, Linear, logSoftmax, OutputLayer, StepMatMul, tanh } from '../common/layers.ts';
+import { Embedding, Linear, logSoftmax, OutputLayer, RNN_EMBEDDING_STD, StepMatMul, tanh } from '../common/layers.ts';
 import { RnnEncoder } from '../common/rnn-encoder.ts';
 import { RnnStack, gateCount, sampledTokens, statesToTensors, tensorsToStates, type RnnState } from '../common/rnn.ts';
 import type { Batch, DecoderState, EncoderState, StepOutput } from '../types.ts';
@@ -54,7 +54,7 @@ export class AttentionModel extends BaseModel<AttentionConfig> {
     super(config, srcVocabSize, tgtVocabSize, seed);
     const { cell, emb_size: E, hidden_size: H } = config;
     this.encoder = new RnnEncoder(this.params, config, srcVocabSize);
-    this.embedding = new Embedding(this.params, 'decoder/embedding', tgtVocabSize, E);
+    this.embedding = new Embedding(this.params, 'decoder/embedding', tgtVocabSize, E, RNN_EMBEDDING_STD);
     this.decoder = new RnnStack(this.params, 'decoder', cell, E, H, config.layers);
     if (config.input_feeding) this.feedToGates = new Linear(this.params, 'decoder/input_feed', H, gateCount(cell) * H, false);
     this.attention = new Attention(this.params, config.attention, H);

@@ -111,11 +111,19 @@ export class Linear {
 }
 
 /** Token embedding table [V, E]; lookup is a gather (its gradient is fixed in src/backend). */
+/**
+ * Initial spread of the RNN models' word vectors: N(0, 1), PyTorch's nn.Embedding default. With
+ * N(0, 1/E) the inputs to the first GRU layer started ~10× weaker and the quickstart model
+ * needed about twice the steps to the same loss (docs/results.md).
+ */
+export const RNN_EMBEDDING_STD = 1;
+
 export class Embedding {
   readonly table: tf.Variable;
 
-  constructor(params: ParamStore, name: string, vocabSize: number, size: number) {
-    this.table = params.normal(`${name}/table`, [vocabSize, size], 1 / Math.sqrt(size));
+  /** `std`: of the initial vectors (the Transformer scales its lookups by √size, the RNNs do not). */
+  constructor(params: ParamStore, name: string, vocabSize: number, size: number, std: number) {
+    this.table = params.normal(`${name}/table`, [vocabSize, size], std);
   }
 
   /** ids [...] int32 → [..., E] */

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../config/schema.ts';
-import { Embedding, Linear, StepMatMul, tanh } from './layers.ts';
+import { Embedding, Linear, RNN_EMBEDDING_STD, StepMatMul, tanh } from './layers.ts';
 import type { ParamStore } from './params.ts';
 import type { ModelRng } from './random.ts';
 import { RnnCell, runCell, type RnnState } from './rnn.ts';
@@ -35,7 +35,7 @@ export class RnnEncoder {
 
   constructor(params: ParamStore, private readonly config: RnnConfig, vocabSize: number) {
     const { cell, emb_size: E, hidden_size: H, bidirectional } = config;
-    this.embedding = new Embedding(params, 'encoder/embedding', vocabSize, E);
+    this.embedding = new Embedding(params, 'encoder/embedding', vocabSize, E, RNN_EMBEDDING_STD);
     const dirSize = bidirectional ? H / 2 : H;
     this.layers = Array.from({ length: config.layers }, (_, l) => {
       const name = `encoder/layer${l}`;

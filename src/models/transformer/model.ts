@@ -78,8 +78,8 @@ export class TransformerModel extends BaseModel<TransformerConfig> {
     super(config, srcVocabSize, tgtVocabSize, seed);
     const { d_model: d, heads, ff_size: ff, max_positions: P } = config;
     const p = this.params;
-    this.srcEmbedding = new Embedding(p, 'encoder/embedding', srcVocabSize, d);
-    this.tgtEmbedding = new Embedding(p, 'decoder/embedding', tgtVocabSize, d);
+    this.srcEmbedding = new Embedding(p, 'encoder/embedding', srcVocabSize, d, 1 / Math.sqrt(d));
+    this.tgtEmbedding = new Embedding(p, 'decoder/embedding', tgtVocabSize, d, 1 / Math.sqrt(d));
     this.positions =
       config.positions === 'learned' ? (p.normal('positions', [P, d], 1 / Math.sqrt(d)) as tf.Tensor2D) : sinusoidalTable(P, d);
     this.encoderLayers = Array.from({ length: config.encoder_layers }, (_, l) => {
