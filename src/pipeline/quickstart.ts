@@ -9,8 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { generateCorpus, writeCorpus } from '../../data/generate/index.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { prepareData } from '../data/prepare.ts';
+import { activeBackend } from '../backend/index.ts';
 import { loadTranslator } from '../decode/load.ts';
-import { formatAttention, translateLines } from '../decode/translate.ts';
+import { DecodePool } from '../decode/parallel.ts';
+import { formatAttention, translateLines, type Translation } from '../decode/translate.ts';
 import { evaluate, type EvalReport } from '../metrics/evaluate.ts';
 import { plotAttention, plotCurves, plotLength } from '../report/plots/index.ts';
 import { LAYOUT, RunDir } from '../run/rundir.ts';
@@ -31,7 +33,7 @@ export interface QuickstartOptions {
   /** Extra `--set` overrides applied to configs/quickstart-en-ko.yaml. */
   overrides: string[];
   force?: boolean;
-  /** Data-parallel training ranks (src/train/parallel.ts). */
+  /** Data-parallel training ranks (src/train/parallel.ts), and decoding workers (src/decode/parallel.ts). */
   threads?: number;
   log: Logger;
   signal?: AbortSignal;
@@ -96,10 +98,20 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
   log.info('[5/6] mt translate (test split)');
   const translator = await loadTranslator(run, { warn: (m) => log.warn(m) });
   const sources = readLines(run.path(LAYOUT.data, 'test.src'));
-  const translations = translateLines(translator.model, translator.subwords, sources, config.decode, {
-    attention: true,
-    warn: (m) => log.warn(m),
-  });
+  const decodeOpts = { attention: true, warn: (m: string) => log.warn(m) };
+  const threads = opts.threads ?? 1;
+  let translations: Translation[];
+  if (threads > 1) {
+    // Worker threads decode whole batches; the output is the same as on one thread.
+    const pool = await DecodePool.start(threads, translator.model, activeBackend()?.name ?? 'wasm');
+    try {
+      translations = await pool.translateLines(translator.subwords, sources, config.decode, decodeOpts);
+    } finally {
+      await pool.close();
+    }
+  } else {
+    translations = translateLines(translator.model, translator.subwords, sources, config.decode, decodeOpts);
+  }
   translator.model.dispose();
   const hypFile = run.path(LAYOUT.translations, 'test.hyp');
   writeFileAtomic(hypFile, translations.map((t) => t.text + '\n').join(''));
