@@ -76,6 +76,16 @@ const AUTO_ORDER: ConcreteBackend[] = ['gpu', 'node', 'wasm', 'cpu'];
 
 let active: BackendInfo | undefined;
 
+/**
+ * Whether `e` is the backend running out of memory. wasm's heap is capped at 4 GB: one too-large
+ * allocation throws a RangeError, running out mid-computation aborts the module ("Aborted()"),
+ * after which every call fails the same way; tfjs-node reports TensorFlow's OOM.
+ */
+export function isOutOfMemory(e: unknown): boolean {
+  const message = e instanceof Error ? e.message : String(e);
+  return /Aborted\(|Invalid typed array length|Array buffer allocation failed|Maximum memory size exceeded|OOM when allocating|out of memory/i.test(message);
+}
+
 export function activeBackend(): BackendInfo | undefined {
   return active;
 }

@@ -1,7 +1,7 @@
 /** What every subcommand shares: global flags, the logger, config + run directory loading. */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfigFile } from '../config/load.ts';
 import { UserError } from '../errors.ts';
 import { RunDir } from '../run/rundir.ts';
@@ -42,6 +42,13 @@ export function parseThreads(flag: string | undefined): number | 'auto' {
 export function threadsFor(threads: number | 'auto', backend: string): number {
   if (threads !== 'auto') return threads;
   return backend === 'wasm' || backend === 'cpu' ? Math.min(os.availableParallelism(), 8) : 1;
+}
+
+/** commander parser for flags that take a count. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
 }
 
 /** Collects repeated `--set key=value` flags. */

@@ -12,7 +12,7 @@
  */
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { activeBackend } from '../backend/index.ts';
+import { activeBackend, isOutOfMemory } from '../backend/index.ts';
 import {
   assignWeights,
   checkpointName,
@@ -372,22 +372,35 @@ class Trainer {
     return this.elapsedBefore + (Date.now() - this.sessionStart) / 1000;
   }
 
-  /** The next `accum_steps` batches of the stream, taken as they are consumed; their target tokens are added to `counted`. */
-  private *nextBatches(counted: { tokens: number }): Generator<Pair[]> {
+  /**
+   * The next `accum_steps` batches of the stream, taken as they are consumed; their target tokens
+   * are added to `counted`, and the shape of the batch in hand is kept there.
+   */
+  private *nextBatches(counted: { tokens: number; shape: string }): Generator<Pair[]> {
     for (let k = 0; k < this.cfg.accum_steps; k++) {
       const { indices, epoch } = this.stream.next();
       this.state.epoch = epoch;
       counted.tokens += targetTokens(this.data.train, indices);
-      yield indices.map((i) => this.data.train[i]!);
+      const pairs = indices.map((i) => this.data.train[i]!);
+      const longest = Math.max(...pairs.map((p) => Math.max(p.src.length, p.tgt.length + 1)));
+      counted.shape = `${pairs.length} sentences × ${longest} tokens`;
+      yield pairs;
     }
   }
 
   /** One optimizer update over `accum_steps` batches. */
   private async step(): Promise<StepReport> {
     const started = performance.now();
-    const counted = { tokens: 0 };
+    const counted = { tokens: 0, shape: '' };
     const lr = this.schedule.rate();
-    const { loss, nll, gradNorm, applied } = await optimizerUpdate(this.model, this.optimizer, this.nextBatches(counted), this.ids, this.cfg, lr, this.parallel);
+    let update: Awaited<ReturnType<typeof optimizerUpdate>>;
+    try {
+      update = await optimizerUpdate(this.model, this.optimizer, this.nextBatches(counted), this.ids, this.cfg, lr, this.parallel);
+    } catch (e) {
+      if (isOutOfMemory(e)) throw this.outOfMemory(this.state.step + 1, counted.shape);
+      throw e;
+    }
+    const { loss, nll, gradNorm, applied } = update;
     const tokens = counted.tokens;
     const nextStep = this.state.step + 1;
     if (!applied) throw this.divergence(nextStep, Number.isFinite(loss) ? `gradient norm is ${gradNorm}` : `loss is ${loss}`);
@@ -507,6 +520,18 @@ class Trainer {
       keepLast: this.cfg.keep_last,
     });
     this.lastSavedStep = this.state.step;
+  }
+
+  /** The error for a batch that did not fit: what ran out, and the flag that fixes it. */
+  private outOfMemory(step: number, shape: string): UserError {
+    const backend = activeBackend()?.name;
+    const limit = backend === 'wasm' ? " (the wasm backend's heap is limited to 4 GB)" : '';
+    const smaller = Math.max(1, Math.floor(this.cfg.batch_tokens / 2));
+    return new UserError(
+      `out of memory at step ${step} on a batch of ${shape}${limit}: train on smaller batches with ` +
+        `\`mt train --run ${this.run.root} --max-tokens ${smaller}\` (same tokens per update through gradient accumulation); ` +
+        `it resumes from the last checkpoint${this.lastSavedStep > 0 ? ` (step ${this.lastSavedStep})` : ''}`,
+    );
   }
 
   dispose(): void {

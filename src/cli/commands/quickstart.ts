@@ -1,7 +1,7 @@
 /** `mt quickstart`: the main job on embedded data — generate, prepare, vocab, train, translate, eval, plot. */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { BackendName } from '../../backend/names.ts';
-import { loggerFor, parseThreads, threadsFor, threadsOption, type GlobalOptions } from '../common.ts';
+import { loggerFor, parseThreads, positiveInt, threadsFor, threadsOption, type GlobalOptions } from '../common.ts';
 
 interface QuickstartFlags {
   run: string;
@@ -11,12 +11,6 @@ interface QuickstartFlags {
   set: string[];
   force?: boolean;
   threads?: string;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
-  return n;
 }
 
 function collect(value: string, previous: string[]): string[] {

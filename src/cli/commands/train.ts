@@ -2,13 +2,28 @@
 import type { Command } from 'commander';
 import type { BackendName } from '../../backend/names.ts';
 import { acquireRunLock } from '../../run/lock.ts';
-import { LAYOUT } from '../../run/rundir.ts';
-import { loggerFor, openStageRun, parseThreads, threadsFor, threadsOption, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
+import { LAYOUT, type RunDir } from '../../run/rundir.ts';
+import type { Logger } from '../../util/log.ts';
+import { loggerFor, openStageRun, parseThreads, positiveInt, threadsFor, threadsOption, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
 
 interface TrainCliOptions extends StageOptions {
   resetOptimizer?: boolean;
   resetSchedule?: boolean;
   threads?: string;
+  maxTokens?: number;
+}
+
+/**
+ * --max-tokens N: batches of at most N padded tokens, with gradient accumulation raised so that
+ * an update still sees about as many tokens (the fix named when a batch runs out of memory).
+ * Written into the run's config, so later stages and resumes see it.
+ */
+function capBatchTokens(run: RunDir, maxTokens: number, log: Logger): RunDir {
+  const { batch_tokens: tokens, accum_steps: accum } = run.config.train;
+  if (maxTokens >= tokens) return run;
+  const steps = accum * Math.ceil(tokens / maxTokens);
+  log.warn(`--max-tokens ${maxTokens}: train.batch_tokens ${tokens} → ${maxTokens}, train.accum_steps ${accum} → ${steps} (about the same tokens per update)`);
+  return openStageRun({ run: run.root, set: [`train.batch_tokens=${maxTokens}`, `train.accum_steps=${steps}`], force: true }, log);
 }
 
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), after its checkpoint is saved. */
@@ -18,12 +33,14 @@ export function registerTrain(program: Command): void {
   threadsOption(
     withConfigOptions(program.command('train').description('train the model, validating and checkpointing as configured; resumes from the last checkpoint')),
   )
+    .option('--max-tokens <n>', 'at most n padded tokens per batch; accumulates gradients to keep the tokens per update (rewrites the run config)', positiveInt)
     .option('--reset-optimizer', 'when resuming: start with fresh Adam moments (after changing optimizer settings)')
     .option('--reset-schedule', 'when resuming: restart the learning-rate schedule (after changing it)')
     .action(async (opts: TrainCliOptions, cmd: Command) => {
       const log = loggerFor(cmd);
       const threads = parseThreads(opts.threads);
-      const run = openStageRun(opts, log);
+      let run = openStageRun(opts, log);
+      if (opts.maxTokens !== undefined) run = capBatchTokens(run, opts.maxTokens, log);
       // One trainer per run directory: a second one would interleave checkpoints.
       const lock = acquireRunLock(run.root, 'train');
       log.toFile(run.path(LAYOUT.logs, 'train.log'));

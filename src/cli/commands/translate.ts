@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { BackendName } from '../../backend/names.ts';
 import type { DecodePool } from '../../decode/parallel.ts';
 import type { StreamSummary } from '../../decode/stream.ts';
@@ -13,7 +13,7 @@ import { UserError } from '../../errors.ts';
 import { LAYOUT } from '../../run/rundir.ts';
 import { writeFileAtomic } from '../../util/atomic.ts';
 import { startProgress } from '../../util/progress.ts';
-import { loggerFor, openStageRun, parseThreads, threadsFor, threadsOption, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
+import { loggerFor, openStageRun, parseThreads, positiveInt, threadsFor, threadsOption, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
 
 interface TranslateOptions extends StageOptions {
   input?: string;
@@ -24,12 +24,6 @@ interface TranslateOptions extends StageOptions {
   average?: number;
   attention?: string;
   threads?: string;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
-  return n;
 }
 
 /** Lines of a whole file (LF or CRLF; a missing final newline is fine). */
