@@ -25,4 +25,24 @@ describe('mt quickstart', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(run, 'manifest.json'), 'utf8')) as { stages: Record<string, unknown> };
     assert.deepEqual(Object.keys(manifest.stages).sort(), ['eval', 'prepare', 'train', 'translate', 'vocab']);
   });
+
+  it('takes a seq2seq model (no heatmap: it has no attention), on 2 threads', async () => {
+    const run = path.join(tempDir(), 'qs-seq2seq');
+    const r = await runMtAsync(
+      [
+        '--json', 'quickstart', '--run', run, '--pairs', '300', '--max-words', '10',
+        '--set', 'train.max_steps=2', '--set', 'train.valid_every=2', '--set', 'subword.vocab_size=400',
+        '--set', 'model={type: seq2seq, emb_size: 16, hidden_size: 32, context_every_step: true}',
+      ],
+      { env: { MT_THREADS: '2' } },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as { steps: number; plots: string[] };
+    assert.equal(result.steps, 2);
+    assert.match(r.stderr, /data-parallel on 2 threads/);
+    assert.ok(fs.existsSync(path.join(run, 'translations', 'test.hyp')));
+    assert.ok(!fs.existsSync(path.join(run, 'translations', 'test.attention.jsonl')));
+    assert.ok(!result.plots.some((f) => /attention/.test(f)), result.plots.join(', '));
+    assert.ok(result.plots.some((f) => f.endsWith('curves.png')));
+  });
 });

@@ -98,7 +98,9 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
   log.info('[5/6] mt translate (test split)');
   const translator = await loadTranslator(run, { warn: (m) => log.warn(m) });
   const sources = readLines(run.path(LAYOUT.data, 'test.src'));
-  const decodeOpts = { attention: true, warn: (m: string) => log.warn(m) };
+  // A fixed-context seq2seq model has no attention to draw (the seq2seq-vs-attention experiment).
+  const withAttention = config.model.type !== 'seq2seq';
+  const decodeOpts = { attention: withAttention, warn: (m: string) => log.warn(m) };
   const threads = opts.threads ?? 1;
   let translations: Translation[];
   if (threads > 1) {
@@ -116,7 +118,7 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
   const hypFile = run.path(LAYOUT.translations, 'test.hyp');
   writeFileAtomic(hypFile, translations.map((t) => t.text + '\n').join(''));
   const attentionFile = run.path(LAYOUT.translations, 'test.attention.jsonl');
-  writeFileAtomic(attentionFile, translations.map((t, i) => formatAttention(i, t)).join(''));
+  if (withAttention) writeFileAtomic(attentionFile, translations.map((t, i) => formatAttention(i, t)).join(''));
   run.recordStage('translate', { sentences: sources.length, checkpoint: translator.source, file: path.relative(run.root, hypFile) });
 
   log.info('[6/6] mt eval');
@@ -153,7 +155,7 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
 
   const plots = [
     ...(await plotCurves(run.root)),
-    ...(await plotAttention(run.root, attentionFile, sentenceToPlot(sources))),
+    ...(withAttention ? await plotAttention(run.root, attentionFile, sentenceToPlot(sources)) : []),
     ...(await plotLength([run.root], { names: [config.model.type] })),
   ];
   return { run: run.root, train: summary, scores, bleu, chrf, plots, elapsed_s: (Date.now() - started) / 1000 };
