@@ -13,7 +13,7 @@
  * 8000), every output forced to exactly --length tokens (eos banned before, forced at the
  * limit), so both sides do the same steps whatever the weights. Sources are the run's subword
  * ids when a trained run of that family exists under runs/, else hashed words. Trained rows:
- * mt alone, end to end (subwords, natural lengths), with the newest trained run of the family.
+ * mt alone, end to end (subwords, natural lengths), with the newest trained German-source run of the family.
  * Tokenization is outside the timed part of the comparison, on both sides.
  */
 import { spawnSync } from 'node:child_process';
@@ -62,7 +62,7 @@ for (const [flag, n] of [['--threads', threads], ['--torch-threads', torchThread
   if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected a whole number ≥ 1`);
 }
 
-/** The newest run under runs/ of this family with a checkpoint, if any. */
+/** The newest run under runs/ of this family with a checkpoint that translates German (the sources here), if any. */
 function trainedRun(family: string): RunDir | undefined {
   const runs = path.join(ROOT, 'runs');
   if (!fs.existsSync(runs)) return undefined;
@@ -71,7 +71,7 @@ function trainedRun(family: string): RunDir | undefined {
     try {
       const run = RunDir.open(path.join(runs, name));
       const checkpoints = listCheckpoints(run);
-      if (run.config.model.type === family && checkpoints.length > 0) {
+      if (run.config.model.type === family && run.config.data.src_lang === 'de' && checkpoints.length > 0) {
         found.push({ run, mtime: fs.statSync(checkpoints[checkpoints.length - 1]!.dir).mtimeMs });
       }
     } catch {
