@@ -116,31 +116,54 @@ class Seq2Seq(nn.Module):
         return F.log_softmax(self.output(features), -1), state, None
 
 
+class SourceAttention(nn.Module):
+    """Bahdanau (additive) or Luong (dot, general, scaled dot) attention over the encoder states."""
+
+    def __init__(self, kind, H):
+        super().__init__()
+        self.kind, self.H = kind, H
+        if kind == "bahdanau":
+            self.query = nn.Linear(H, H, bias=False)
+            self.key = nn.Linear(H, H)
+            self.score = nn.Linear(H, 1, bias=False)
+        elif kind == "luong_general":
+            self.key = nn.Linear(H, H, bias=False)
+
+    def keys(self, memory):
+        """memory [B, S, H] -> keys [B, S, H] (bahdanau) or [B, H, S] (luong), made once per sentence."""
+        if self.kind == "bahdanau":
+            return self.key(memory)
+        return (self.key(memory) if self.kind == "luong_general" else memory).transpose(1, 2)
+
+    def forward(self, h, keys, memory, bias):
+        """query h [B, H] -> context [B, H] and weights [B, S]."""
+        if self.kind == "bahdanau":
+            scores = self.score(torch.tanh(self.query(h).unsqueeze(1) + keys)).squeeze(2)
+        else:
+            scores = torch.bmm(h.unsqueeze(1), keys).squeeze(1)
+            if self.kind == "luong_scaled_dot":
+                scores = scores / math.sqrt(self.H)
+        weights = torch.softmax(scores + bias, -1)
+        return torch.bmm(weights.unsqueeze(1), memory).squeeze(1), weights
+
+
 class Attention(nn.Module):
     """RNN encoder-decoder with Bahdanau or Luong attention and input feeding (as mt's)."""
 
     def __init__(self, cfg, src_vocab, tgt_vocab):
         super().__init__()
         E, H = cfg["emb_size"], cfg["hidden_size"]
-        self.kind, self.H, self.feeding = cfg["attention"], H, cfg["input_feeding"]
+        self.feeding = cfg["input_feeding"]
         self.encoder = RnnEncoder(cfg, src_vocab)
         self.embedding = nn.Embedding(tgt_vocab, E)
         self.decoder = RnnDecoderStack(cfg["cell"], E + (H if self.feeding else 0), H, cfg["layers"])
-        if self.kind == "bahdanau":
-            self.query = nn.Linear(H, H, bias=False)
-            self.key = nn.Linear(H, H)
-            self.score = nn.Linear(H, 1, bias=False)
-        elif self.kind == "luong_general":
-            self.key = nn.Linear(H, H, bias=False)
+        self.attention = SourceAttention(cfg["attention"], H)
         self.attentional = nn.Linear(2 * H, H)
         self.output = nn.Linear(H, tgt_vocab)
 
     def encode(self, src, mask):
         memory, states = self.encoder(src, mask)
-        if self.kind == "bahdanau":
-            keys = self.key(memory)
-        else:
-            keys = (self.key(memory) if self.kind == "luong_general" else memory).transpose(1, 2).contiguous()
+        keys = self.attention.keys(memory).contiguous()
         bias = (1 - mask) * NEG
         return {"memory": memory, "keys": keys, "bias": bias, **{f"init_{k}": v for k, v in states_dict(states).items()}}
 
@@ -154,15 +177,7 @@ class Attention(nn.Module):
         emb = self.embedding(prev)
         x = torch.cat([emb, state["feed"]], 1) if self.feeding else emb
         h, new = self.decoder.step(x, state)
-        if self.kind == "bahdanau":
-            hidden = torch.tanh(self.query(h).unsqueeze(1) + enc["keys"])
-            scores = self.score(hidden).squeeze(2)
-        else:
-            scores = torch.bmm(h.unsqueeze(1), enc["keys"]).squeeze(1)
-            if self.kind == "luong_scaled_dot":
-                scores = scores / math.sqrt(self.H)
-        weights = torch.softmax(scores + enc["bias"], -1)
-        context = torch.bmm(weights.unsqueeze(1), enc["memory"]).squeeze(1)
+        context, weights = self.attention(h, enc["keys"], enc["memory"], enc["bias"])
         attentional = torch.tanh(self.attentional(torch.cat([h, context], 1)))
         if self.feeding:
             new["feed"] = attentional

@@ -25,7 +25,7 @@ from torch import nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from decode_reference import NEG, RnnEncoder, Transformer, blas_in_use  # noqa: E402
+from decode_reference import NEG, RnnEncoder, SourceAttention, Transformer, blas_in_use  # noqa: E402
 
 
 def with_dropout(encoder, p):
@@ -67,27 +67,19 @@ class AttentionTrain(nn.Module):
     def __init__(self, cfg, src_vocab, tgt_vocab):
         super().__init__()
         E, H, L, p = cfg["emb_size"], cfg["hidden_size"], cfg["layers"], cfg["dropout"]
-        self.p, self.kind, self.H, self.feeding, self.cell = p, cfg["attention"], H, cfg["input_feeding"], cfg["cell"]
+        self.p, self.H, self.feeding, self.cell = p, H, cfg["input_feeding"], cfg["cell"]
         self.encoder = with_dropout(RnnEncoder(cfg, src_vocab), p)
         self.embedding = nn.Embedding(tgt_vocab, E)
         make = nn.GRUCell if self.cell == "gru" else nn.LSTMCell
         self.cells = nn.ModuleList(make((E + (H if self.feeding else 0)) if i == 0 else H, H) for i in range(L))
-        if self.kind == "bahdanau":
-            self.query = nn.Linear(H, H, bias=False)
-            self.key = nn.Linear(H, H)
-            self.score = nn.Linear(H, 1, bias=False)
-        elif self.kind == "luong_general":
-            self.key = nn.Linear(H, H, bias=False)
+        self.attention = SourceAttention(cfg["attention"], H)
         self.attentional = nn.Linear(2 * H, H)
         self.output = nn.Linear(H, tgt_vocab)
 
     def forward(self, src, mask, tgt_in):
         drop = lambda x: F.dropout(x, self.p, self.training)  # noqa: E731
         memory, states = self.encoder(src, mask)
-        if self.kind == "bahdanau":
-            keys = self.key(memory)
-        else:
-            keys = (self.key(memory) if self.kind == "luong_general" else memory).transpose(1, 2)
+        keys = self.attention.keys(memory)
         bias = (1 - mask) * NEG
         emb = drop(self.embedding(tgt_in))
         feed = torch.zeros(src.shape[0], self.H)
@@ -106,14 +98,7 @@ class AttentionTrain(nn.Module):
                 new.append((h, c))
                 x = h
             states = new
-            if self.kind == "bahdanau":
-                scores = self.score(torch.tanh(self.query(h).unsqueeze(1) + keys)).squeeze(2)
-            else:
-                scores = torch.bmm(h.unsqueeze(1), keys).squeeze(1)
-                if self.kind == "luong_scaled_dot":
-                    scores = scores / math.sqrt(self.H)
-            weights = torch.softmax(scores + bias, -1)
-            context = torch.bmm(weights.unsqueeze(1), memory).squeeze(1)
+            context, _ = self.attention(h, keys, memory, bias)
             feed = torch.tanh(self.attentional(drop(torch.cat([h, context], 1))))
             outputs.append(feed)
         return self.output(drop(torch.stack(outputs, 1)))

@@ -293,3 +293,29 @@ export function readFloats(t: tf.Tensor, target: Float32Array, offset: number): 
 export function floatTensor(values: Float32Array, shape: number[]): tf.Tensor {
   return tf.tensor(tf.getBackend() === 'wasm' ? values : values.slice(), shape, 'float32');
 }
+
+/**
+ * The flat float32 layout that weights travel in between threads: `variables` in order, each
+ * `size` floats. The total length of that layout.
+ */
+export function flatLength(variables: readonly tf.Variable[]): number {
+  return variables.reduce((n, v) => n + v.size, 0);
+}
+
+/** Copy the values of `variables` into `flat`, in the flat layout. */
+export function writeVariables(variables: readonly tf.Variable[], flat: Float32Array): void {
+  let offset = 0;
+  for (const v of variables) {
+    readFloats(v, flat, offset);
+    offset += v.size;
+  }
+}
+
+/** Assign `variables` the values in `flat` (the flat layout). */
+export function loadVariables(variables: readonly tf.Variable[], flat: Float32Array): void {
+  let offset = 0;
+  for (const v of variables) {
+    tf.tidy(() => v.assign(floatTensor(flat.subarray(offset, offset + v.size), v.shape)));
+    offset += v.size;
+  }
+}

@@ -3,9 +3,8 @@
  * shared weights once; then it decodes each batch it is sent and replies with the n-best lists.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.ts';
-import { floatTensor } from '../backend/wasm-kernels.ts';
+import { loadVariables } from '../backend/wasm-kernels.ts';
 import { errorMessage } from '../errors.ts';
 import { createModel } from '../models/index.ts';
 import type { ErrorReply } from '../util/worker.ts';
@@ -20,14 +19,12 @@ try {
   await initBackend(decoder.backend);
   // The seed only sets initial weights, all of which are replaced.
   const model = createModel(decoder.model, decoder.srcVocab, decoder.tgtVocab, 0);
-  const weights = new Float32Array(decoder.weights);
-  let offset = 0;
-  for (const name of decoder.names) {
+  const variables = decoder.names.map((name) => {
     const v = model.namedVariables.get(name);
     if (!v) throw new Error(`the decoder's model has no variable ${name}`);
-    tf.tidy(() => v.assign(floatTensor(weights.subarray(offset, offset + v.size), v.shape)));
-    offset += v.size;
-  }
+    return v;
+  });
+  loadVariables(variables, new Float32Array(decoder.weights));
   port.on('message', (request: BatchRequest) => {
     try {
       reply({ type: 'decoded', nbest: decodeBatch(model, request.srcIds, request.decode, request.search) });

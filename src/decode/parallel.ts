@@ -10,7 +10,7 @@
  * buffer shared by all workers; each request carries a batch's source ids and search settings.
  */
 import type { ConcreteBackend } from '../backend/names.ts';
-import { readFloats } from '../backend/wasm-kernels.ts';
+import { flatLength, writeVariables } from '../backend/wasm-kernels.ts';
 import type { DecodeConfig, ModelConfig } from '../config/schema.ts';
 import type { NmtModel } from '../models/types.ts';
 import type { SubwordPair } from '../subword/types.ts';
@@ -62,24 +62,13 @@ export class DecodePool {
   static async start(threads: number, model: NmtModel, backend: ConcreteBackend): Promise<DecodePool> {
     const names = [...model.namedVariables.keys()];
     const variables = names.map((n) => model.namedVariables.get(n)!);
-    const weights = new SharedArrayBuffer(4 * variables.reduce((n, v) => n + v.size, 0));
-    const flat = new Float32Array(weights);
-    let offset = 0;
-    for (const v of variables) {
-      readFloats(v, flat, offset);
-      offset += v.size;
-    }
+    const weights = new SharedArrayBuffer(4 * flatLength(variables));
+    writeVariables(variables, new Float32Array(weights));
     const decoder: DecoderSpec = { backend, model: model.config, srcVocab: model.srcVocabSize, tgtVocab: model.tgtVocabSize, names, weights };
     const entry = new URL('./parallel-worker.ts', import.meta.url);
     const workers = Array.from({ length: threads }, () => new WorkerLink<BatchRequest, DecoderReply>(entry, { decoder }, 'decoding worker'));
-    const pool = new DecodePool(workers, model.config);
-    try {
-      await Promise.all(workers.map((w) => w.next()));
-    } catch (e) {
-      await pool.close();
-      throw e;
-    }
-    return pool;
+    await WorkerLink.allReady(workers);
+    return new DecodePool(workers, model.config);
   }
 
   get threads(): number {

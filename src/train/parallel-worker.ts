@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.ts';
-import { floatTensor, readFloats } from '../backend/wasm-kernels.ts';
+import { loadVariables, readFloats } from '../backend/wasm-kernels.ts';
 import { errorMessage } from '../errors.ts';
 import { createModel } from '../models/index.ts';
 import type { ReplicaSpec, ShardRequest, WorkerReply } from './parallel.ts';
@@ -29,13 +29,7 @@ try {
 
   port.on('message', (request: ShardRequest) => {
     try {
-      if (request.weightsChanged) {
-        let offset = 0;
-        for (const v of variables) {
-          tf.tidy(() => v.assign(floatTensor(weights.subarray(offset, offset + v.size), v.shape)));
-          offset += v.size;
-        }
-      }
+      if (request.weightsChanged) loadVariables(variables, weights);
       model.rngState = request.rngState;
       const result = batchGradients(model, request.pairs, request.ids, request.settings);
       let offset = 0;

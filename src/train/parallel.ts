@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ConcreteBackend } from '../backend/names.ts';
-import { floatTensor, readFloats } from '../backend/wasm-kernels.ts';
+import { flatLength, floatTensor, writeVariables } from '../backend/wasm-kernels.ts';
 import type { ModelConfig } from '../config/schema.ts';
 import type { NmtModel } from '../models/types.ts';
 import { WorkerLink } from '../util/worker.ts';
@@ -94,20 +94,14 @@ export class DataParallel {
     spec: Omit<ReplicaSpec, 'names' | 'weights' | 'grads'>,
   ): Promise<DataParallel> {
     const names = [...model.namedVariables.keys()];
-    const bytes = 4 * names.reduce((n, name) => n + model.namedVariables.get(name)!.size, 0);
+    const bytes = 4 * flatLength(names.map((n) => model.namedVariables.get(n)!));
     const weights = new SharedArrayBuffer(bytes);
     const replicas = Array.from({ length: ranks - 1 }, (_, k): ReplicaSpec => ({ ...spec, seed: spec.seed + k + 1, names, weights, grads: new SharedArrayBuffer(bytes) }));
     const entry = new URL('./parallel-worker.ts', import.meta.url);
     const workers = replicas.map((replica) => new WorkerLink<ShardRequest, WorkerReply>(entry, { replica }, 'training worker'));
     const grads = replicas.map((r) => new Float32Array(r.grads));
-    const parallel = new DataParallel(workers, grads, names, new Float32Array(weights));
-    try {
-      await Promise.all(workers.map((w) => w.next()));
-    } catch (e) {
-      await parallel.close();
-      throw e;
-    }
-    return parallel;
+    await WorkerLink.allReady(workers);
+    return new DataParallel(workers, grads, names, new Float32Array(weights));
   }
 
   get ranks(): number {
@@ -164,11 +158,7 @@ export class DataParallel {
     const buffers = variables.map((v) => v.dataId);
     if (buffers.every((b, i) => b === this.sharedWeights[i])) return false;
     this.sharedWeights = buffers;
-    let offset = 0;
-    for (const v of variables) {
-      readFloats(v, this.weights, offset);
-      offset += v.size;
-    }
+    writeVariables(variables, this.weights);
     return true;
   }
 }

@@ -374,30 +374,28 @@ class Trainer {
 
   /**
    * The next `accum_steps` batches of the stream, taken as they are consumed; their target tokens
-   * are added to `counted`, and the shape of the batch in hand is kept there.
+   * are added to `counted`, and the batch in hand is kept there (for an out-of-memory message).
    */
-  private *nextBatches(counted: { tokens: number; shape: string }): Generator<Pair[]> {
+  private *nextBatches(counted: { tokens: number; batch: Pair[] }): Generator<Pair[]> {
     for (let k = 0; k < this.cfg.accum_steps; k++) {
       const { indices, epoch } = this.stream.next();
       this.state.epoch = epoch;
       counted.tokens += targetTokens(this.data.train, indices);
-      const pairs = indices.map((i) => this.data.train[i]!);
-      const longest = Math.max(...pairs.map((p) => Math.max(p.src.length, p.tgt.length + 1)));
-      counted.shape = `${pairs.length} sentences × ${longest} tokens`;
-      yield pairs;
+      counted.batch = indices.map((i) => this.data.train[i]!);
+      yield counted.batch;
     }
   }
 
   /** One optimizer update over `accum_steps` batches. */
   private async step(): Promise<StepReport> {
     const started = performance.now();
-    const counted = { tokens: 0, shape: '' };
+    const counted: { tokens: number; batch: Pair[] } = { tokens: 0, batch: [] };
     const lr = this.schedule.rate();
     let update: Awaited<ReturnType<typeof optimizerUpdate>>;
     try {
       update = await optimizerUpdate(this.model, this.optimizer, this.nextBatches(counted), this.ids, this.cfg, lr, this.parallel);
     } catch (e) {
-      if (isOutOfMemory(e)) throw this.outOfMemory(this.state.step + 1, counted.shape);
+      if (isOutOfMemory(e)) throw this.outOfMemory(this.state.step + 1, counted.batch);
       throw e;
     }
     const { loss, nll, gradNorm, applied } = update;
@@ -523,7 +521,9 @@ class Trainer {
   }
 
   /** The error for a batch that did not fit: what ran out, and the flag that fixes it. */
-  private outOfMemory(step: number, shape: string): UserError {
+  private outOfMemory(step: number, batch: Pair[]): UserError {
+    const longest = Math.max(...batch.map((p) => Math.max(p.src.length, p.tgt.length + 1)));
+    const shape = `${batch.length} sentences × ${longest} tokens`;
     const backend = activeBackend()?.name;
     const limit = backend === 'wasm' ? " (the wasm backend's heap is limited to 4 GB)" : '';
     const smaller = Math.max(1, Math.floor(this.cfg.batch_tokens / 2));

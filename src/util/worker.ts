@@ -58,6 +58,16 @@ export class WorkerLink<Request, Reply extends { type: string }> {
     await this.worker.terminate();
   }
 
+  /** Wait for every link's first reply (`ready`); if one fails, close them all and rethrow. */
+  static async allReady<Q, R extends { type: string }>(links: readonly WorkerLink<Q, R>[]): Promise<void> {
+    try {
+      await Promise.all(links.map((w) => w.next()));
+    } catch (e) {
+      await Promise.all(links.map((w) => w.close()));
+      throw e;
+    }
+  }
+
   private fail(e: Error, waiting: WorkerLink<Request, Reply>['pending']): void {
     this.failure ??= e;
     waiting?.reject(this.failure);
