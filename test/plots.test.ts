@@ -121,6 +121,16 @@ describe('plots: attention heatmap', () => {
     assert.notDeepEqual(Buffer.from(a.png), Buffer.from(b.png), 'different syllables give different pixels');
   });
 
+  it('warns about a missing Hangul font only for figures with Hangul text', async () => {
+    const warned = async (piece: string): Promise<number> => {
+      const messages: string[] = [];
+      await renderFigure(attentionSpec({ src_pieces: ['▁a'], tgt_pieces: [piece], weights: [[1]] }), { warn: (m) => messages.push(m) });
+      return messages.length;
+    };
+    assert.equal(await warned('▁dog'), 0, 'no Hangul, no warning');
+    assert.equal(await warned('▁가나'), findPlotFonts().hangul ? 0 : 1, 'Hangul warns exactly when no Hangul font is installed');
+  });
+
   it('bad input is a UserError naming the line', async () => {
     const run = tempDir();
     const input = path.join(run, 'a.jsonl');

@@ -17,6 +17,8 @@ const HANGUL_FONTS: readonly PlotFont[] = [
   { family: 'NanumBarunGothic', file: '/usr/share/fonts/truetype/nanum/NanumBarunGothic.ttf' },
   { family: 'Noto Sans CJK KR', file: '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc' },
 ];
+/** Hangul syllables and jamo: the text that needs a Hangul font (figures without it never warn). */
+const HANGUL_TEXT = /[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]/;
 /** For glyphs the Hangul fonts lack, such as SentencePiece's word mark ▁ (U+2581). */
 const FALLBACK_FONTS: readonly PlotFont[] = [{ family: 'DejaVu Sans', file: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf' }];
 
@@ -49,16 +51,13 @@ export interface Figure {
 export interface RenderOptions {
   /** PNG pixels per SVG unit (2 = sharp on high-density screens and in documents). */
   scale?: number;
-  /** Called once when no Hangul font is installed (the PNG then shows no Korean). */
+  /** Called when the figure has Hangul text and no Hangul font is installed (the PNG then shows no Korean). */
   warn?: (message: string) => void;
 }
 
 /** Renders a Vega-Lite spec to SVG text and PNG bytes. */
 export async function renderFigure(spec: TopLevelSpec, opts: RenderOptions = {}): Promise<Figure> {
   const { fonts, hangul } = findPlotFonts();
-  if (!hangul) {
-    opts.warn?.('no font with Korean glyphs found (install fonts-nanum, or set MT_PLOT_FONT): Hangul in the PNG will not render');
-  }
   const themed = {
     ...spec,
     background: 'white',
@@ -67,6 +66,9 @@ export async function renderFigure(spec: TopLevelSpec, opts: RenderOptions = {})
   const view = new vega.View(vega.parse(compile(themed).spec), { renderer: 'none' });
   try {
     const svg = await view.toSVG();
+    if (!hangul && HANGUL_TEXT.test(svg)) {
+      opts.warn?.('no font with Korean glyphs found (install fonts-nanum, or set MT_PLOT_FONT): Hangul in the PNG will not render');
+    }
     const resvg = new Resvg(svg, {
       fitTo: { mode: 'zoom', value: opts.scale ?? 2 },
       // Only these files, not the system's font configuration: the same pixels everywhere.
