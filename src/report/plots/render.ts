@@ -17,8 +17,8 @@ const HANGUL_FONTS: readonly PlotFont[] = [
   { family: 'NanumBarunGothic', file: '/usr/share/fonts/truetype/nanum/NanumBarunGothic.ttf' },
   { family: 'Noto Sans CJK KR', file: '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc' },
 ];
-/** Hangul syllables and jamo: the text that needs a Hangul font (figures without it never warn). */
-const HANGUL_TEXT = /[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]/;
+/** Text that needs a Hangul font (figures without it never warn). */
+const HANGUL_TEXT = /\p{Script=Hangul}/u;
 /** For glyphs the Hangul fonts lack, such as SentencePiece's word mark ▁ (U+2581). */
 const FALLBACK_FONTS: readonly PlotFont[] = [{ family: 'DejaVu Sans', file: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf' }];
 
