@@ -15,6 +15,7 @@ import { RunDir } from '../src/run/rundir.ts';
 import { loadSubwords } from '../src/subword/index.ts';
 import { Rng } from '../src/train/rng.ts';
 import { runMtAsync, SHARED, tempDir } from './helpers/cli.ts';
+import { missingShared } from './helpers/requirements.ts';
 import { killOnEntry, lastLoggedStep, lockOwner, MtProcess, onEntry, readTree, sleep } from './helpers/crash.ts';
 import { readMetrics, TINY_MODELS, tinyConfig, tinyRun } from './train-fixture.ts';
 
@@ -159,7 +160,7 @@ describe('crash safety: SIGKILL at random moments', () => {
     for (const file of ['model.safetensors', 'optimizer.safetensors']) assert.ok(checkpointFile(root, file).equals(checkpointFile(whole.root, file)), `${file} differs`);
   });
 
-  it('mt prepare and mt vocab: 5 kills each leave their output absent or complete; reruns take over the lock and match', { timeout: 300_000 }, async (t: TestContext) => {
+  it('mt prepare and mt vocab: 5 kills each leave their output absent or complete; reruns take over the lock and match', { timeout: 300_000, skip: missingShared('data/multi30k') }, async (t: TestContext) => {
     const cwd = tempDir('mt-crash-');
     const m30k = path.join(SHARED, 'data', 'multi30k');
     for (const lang of ['de', 'en']) {

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { DataReport } from '../src/data/report.ts';
 import { runMt, SHARED, tempDir, type CliResult } from './helpers/cli.ts';
+import { missingShared } from './helpers/requirements.ts';
 
 /** A folder with the given files and exp.yaml whose data section trains on a.de/a.en. */
 function project(files: Record<string, string | Buffer>, clean = ''): string {
@@ -66,7 +67,7 @@ describe('mt prepare (CLI)', () => {
     assert.match(r.stderr, /invalid lines \(skipped\) +-1/);
   });
 
-  it('prepares Multi30k: 28,995 / 1,014 / 1,000 aligned pairs', () => {
+  it('prepares Multi30k: 28,995 / 1,014 / 1,000 aligned pairs', { skip: missingShared('data/multi30k') }, () => {
     const m = path.join(SHARED, 'data', 'multi30k');
     const dir = tempDir();
     fs.writeFileSync(

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { MULTI30K_FILES } from '../src/data/fetch.ts';
 import { runMtAsync, SHARED, tempDir } from './helpers/cli.ts';
+import { missingShared } from './helpers/requirements.ts';
 
 const MULTI30K = path.join(SHARED, 'data', 'multi30k');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -43,7 +44,7 @@ after(() => {
   server.close();
 });
 
-describe('mt data fetch multi30k', () => {
+describe('mt data fetch multi30k', { skip: missingShared('data/multi30k') }, () => {
   it('the built-in sums are those of shared/data/multi30k', () => {
     for (const f of MULTI30K_FILES) assert.equal(f.sha256, sha256(fs.readFileSync(path.join(MULTI30K, f.name))), f.name);
     assert.deepEqual(MULTI30K_FILES.map((f) => f.upstream).slice(6), ['test_2016_flickr.en.gz', 'test_2016_flickr.de.gz', 'test_2016_flickr.fr.gz']);

@@ -6,11 +6,13 @@ import { describe, it } from 'node:test';
 import { loadConfigFile } from '../src/config/load.ts';
 import { corpusBleu, corpusChrf, corpusTer } from '../src/metrics/index.ts';
 import { RunDir } from '../src/run/rundir.ts';
-import { minimalConfigYaml, runMt, SHARED, tempDir } from './helpers/cli.ts';
+import { minimalConfigYaml, REPO_ROOT, runMt, tempDir } from './helpers/cli.ts';
+import { missingShared, sharedLines } from './helpers/requirements.ts';
 
-const lines = (file: string, n: number): string[] => fs.readFileSync(path.join(SHARED, 'data', file), 'utf8').split('\n').slice(0, n);
-const REF = lines('multi30k/test2016.en', 200);
-const SRC = lines('multi30k/test2016.de', 200);
+/** Real English text to score: the first 200 lines of Multi30k test2016. */
+const NO_MULTI30K = missingShared('data/multi30k/test2016.en', 'data/multi30k/test2016.de');
+const REF = NO_MULTI30K ? [] : sharedLines('data/multi30k/test2016.en', 200);
+const SRC = NO_MULTI30K ? [] : sharedLines('data/multi30k/test2016.de', 200);
 /** Every third word dropped: a poor system; every seventh: a better one. */
 const POOR = REF.map((l) => l.split(' ').filter((_, i) => i % 3 !== 2).join(' '));
 const BETTER = REF.map((l) => l.split(' ').filter((_, i) => i % 7 !== 6).join(' '));
@@ -22,7 +24,7 @@ function write(dir: string, name: string, content: string[]): string {
   return file;
 }
 
-describe('mt eval', () => {
+describe('mt eval', { skip: NO_MULTI30K }, () => {
   const dir = tempDir('mt-eval-');
   const ref = write(dir, 'ref.txt', REF);
   const poor = write(dir, 'poor.txt', POOR);
@@ -84,23 +86,6 @@ describe('mt eval', () => {
     assert.deepEqual(fs.readdirSync(path.join(runDir, 'scores')), ['test.json'], 'no temp files left');
   });
 
-  it('--vectors-case reads one sacreBLEU test case on stdin and prints sacreBLEU\'s results', () => {
-    const vectors = JSON.parse(fs.readFileSync(path.join(SHARED, 'testdata', 'sacrebleu-vectors.json'), 'utf8'));
-    const c = vectors.cases.find((x: { name: string }) => x.name === 'multi-ref-2');
-    const { expected, ...input } = c;
-    const r = runMt(['eval', '--vectors-case'], { input: JSON.stringify(input) });
-    assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(out).sort(), Object.keys(expected).sort());
-    assert.ok(Math.abs(out.bleu.score - expected.bleu.score) < 1e-6);
-    assert.deepEqual(out.bleu.counts, expected.bleu.counts);
-    assert.equal(out.ter.signature_short, expected.ter.signature_short);
-
-    const bad = runMt(['eval', '--vectors-case'], { input: '{"level": "corpus", "metrics": ["blue"]}' });
-    assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /^mt: error: stdin: metrics\.0: /);
-  });
-
   it('bad input exits 2 with one line: unaligned files, unknown metric, missing file; warns on tokenized output', () => {
     const short = write(dir, 'short.txt', REF.slice(0, 150));
     const r = runMt(['eval', '-i', short, '-r', ref]);
@@ -119,5 +104,24 @@ describe('mt eval', () => {
     const w = runMt(['eval', '-i', tokenized, '-r', ref, '-b', '-m', 'bleu']);
     assert.equal(w.code, 0);
     assert.match(w.stderr, /warning: .*tok\.txt: \d+% of lines look tokenized/);
+  });
+});
+
+describe('mt eval --vectors-case', () => {
+  it('--vectors-case reads one sacreBLEU test case on stdin and prints sacreBLEU\'s results', () => {
+    const vectors = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'sacrebleu-vectors.json'), 'utf8'));
+    const c = vectors.cases.find((x: { name: string }) => x.name === 'multi-ref-2');
+    const { expected, ...input } = c;
+    const r = runMt(['eval', '--vectors-case'], { input: JSON.stringify(input) });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual(Object.keys(out).sort(), Object.keys(expected).sort());
+    assert.ok(Math.abs(out.bleu.score - expected.bleu.score) < 1e-6);
+    assert.deepEqual(out.bleu.counts, expected.bleu.counts);
+    assert.equal(out.ter.signature_short, expected.ter.signature_short);
+
+    const bad = runMt(['eval', '--vectors-case'], { input: '{"level": "corpus", "metrics": ["blue"]}' });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^mt: error: stdin: metrics\.0: /);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Every case of shared/testdata/sacrebleu-vectors.json (scores computed by sacreBLEU 2.6.0):
+ * Every case of test/fixtures/sacrebleu-vectors.json (scores computed by sacreBLEU 2.6.0, see
+ * test/fixtures/README.md):
  * each field of `expected` must match — floats to 1e-6, integers exactly, signatures exactly
  * except the version field.
  */
@@ -8,14 +9,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { runVectorsCase, VectorsCaseSchema } from '../src/metrics/vectors.ts';
-import { SHARED } from './helpers/cli.ts';
+import { REPO_ROOT } from './helpers/cli.ts';
 
 interface VectorsFile {
   generator: { sacrebleu_version: string };
   cases: (Record<string, unknown> & { name: string; expected: Record<string, unknown> })[];
 }
 
-const VECTORS = path.join(SHARED, 'testdata', 'sacrebleu-vectors.json');
+const VECTORS = path.join(REPO_ROOT, 'test', 'fixtures', 'sacrebleu-vectors.json');
 const vectors = JSON.parse(fs.readFileSync(VECTORS, 'utf8')) as VectorsFile;
 
 /** The README's integer fields; every other number is a float compared to 1e-6. */

@@ -5,23 +5,20 @@
  * Needs the Debian package `sentencepiece` (CI installs it).
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { parseConfigText } from '../src/config/load.ts';
 import { LAYOUT, RunDir } from '../src/run/rundir.ts';
 import { loadSubwords, trainSubwords } from '../src/subword/index.ts';
 import { DEFAULT_WHITESPACE, normalizeForModel, normalizeNmtNfkc } from '../src/subword/normalize.ts';
 import { Logger } from '../src/util/log.ts';
 import { SHARED, tempDir } from './helpers/cli.ts';
+import { missingShared, missingTool } from './helpers/requirements.ts';
 
 const MULTI30K = path.join(SHARED, 'data', 'multi30k');
-
-function requireTool(tool: string): void {
-  const r = spawnSync(tool, ['--help']);
-  assert.ok(!r.error, `${tool} not found: install Debian's SentencePiece tools (apt-get install sentencepiece) to run these tests`);
-}
+const NO_MULTI30K = missingShared('data/multi30k');
 
 function lines(file: string, limit = Infinity): string[] {
   const all = fs.readFileSync(file, 'utf8').split('\n');
@@ -47,7 +44,10 @@ const CRAFTED = [
   'Ωmega ﬀ ℌ ℃ ™ № 𝐀𝐁𝐂 😀👍🏽 🇩🇪',
 ];
 
-describe('nmt_nfkc normalization equals spm_normalize', () => {
+const NO_NORMALIZE_ORACLE =
+  missingTool('spm_normalize', 'sentencepiece') ?? missingShared('data/multi30k', 'data/tatoeba-test-eng-deu', 'data/korean-english-news');
+
+describe('nmt_nfkc normalization equals spm_normalize', { skip: NO_NORMALIZE_ORACLE }, () => {
   const sample = [
     ...CRAFTED,
     ...lines(path.join(MULTI30K, 'train.de'), 3000),
@@ -56,7 +56,6 @@ describe('nmt_nfkc normalization equals spm_normalize', () => {
     ...lines(path.join(MULTI30K, 'test2016.fr')),
   ];
 
-  before(() => requireTool('spm_normalize'));
 
   it('character mapping (no whitespace handling): every line identical', () => {
     const expected = spm('spm_normalize', ['--normalization_rule_name=nmt_nfkc', '--remove_extra_whitespaces=false'], sample);
@@ -91,9 +90,7 @@ function multi30kRun(type: 'bpe' | 'unigram'): RunDir {
 const quiet = new Logger({ quiet: true, json: false, verbose: false });
 
 for (const type of ['bpe', 'unigram'] as const) {
-  describe(`${type} model trained by mt on Multi30k (8000 pieces, joint)`, () => {
-    before(() => requireTool('spm_encode'));
-
+  describe(`${type} model trained by mt on Multi30k (8000 pieces, joint)`, { skip: missingTool('spm_encode', 'sentencepiece') ?? NO_MULTI30K }, () => {
     it('spm_encode segments test2016 exactly as mt does (pieces and ids, 0 mismatching lines)', async () => {
       const run = multi30kRun(type);
       await trainSubwords(run, quiet);

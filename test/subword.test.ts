@@ -13,19 +13,21 @@ import { nmtNfkcCharsmapBlob, normalizeForModel, normalizeNmtNfkc } from '../src
 import { SentencePieceModel } from '../src/subword/sentencepiece.ts';
 import { trainSentencePiece, trainerOptions } from '../src/subword/train.ts';
 import { Logger } from '../src/util/log.ts';
-import { runMt, SHARED, tempDir } from './helpers/cli.ts';
+import { runMt, tempDir } from './helpers/cli.ts';
+import { missingShared, sharedLines } from './helpers/requirements.ts';
 
-const MULTI30K = path.join(SHARED, 'data', 'multi30k');
+/** Real German and English text to train on (tests that need it skip without ../shared). */
+const NO_MULTI30K = missingShared('data/multi30k/train.de', 'data/multi30k/train.en');
 const quiet = new Logger({ quiet: true, json: false, verbose: false });
 
-function lines(file: string, limit = Infinity): string[] {
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(0, limit);
+function lines(file: 'train.de' | 'train.en', limit: number): string[] {
+  return sharedLines(`data/multi30k/${file}`).filter(Boolean).slice(0, limit);
 }
 
 /** German and English lines, with numbers and a non-Latin script mixed in. */
-const CORPUS = [
-  ...lines(path.join(MULTI30K, 'train.de'), 1500),
-  ...lines(path.join(MULTI30K, 'train.en'), 1500),
+const CORPUS = NO_MULTI30K ? [] : [
+  ...lines('train.de', 1500),
+  ...lines('train.en', 1500),
   ...Array.from({ length: 200 }, (_, i) => `Zimmer ${100 + (i % 37)} kostet ${i * 7} Euro, sagt Ελένη ${i % 5}x.`),
 ];
 
@@ -85,7 +87,7 @@ describe('ModelProto reader/writer', () => {
   });
 });
 
-describe('trainers: vocabularies follow SentencePiece piece rules', () => {
+describe('trainers: vocabularies follow SentencePiece piece rules', { skip: NO_MULTI30K }, () => {
   for (const type of ['bpe', 'unigram'] as const) {
     it(`${type}: exact size, special ids, user symbols, no mixed scripts or digits+letters, ▁ only in front`, () => {
       const model = train(`type: ${type}, vocab_size: 600, max_piece_length: 6, user_defined_symbols: ['<sep>', '@@'], pad_id: 3, unk_id: 0, bos_id: 1, eos_id: 2`);
@@ -136,7 +138,7 @@ describe('trainers: vocabularies follow SentencePiece piece rules', () => {
 });
 
 describe('SentencePieceModel (sentencepiece-js)', () => {
-  it('loads a model written by mt: encoding, decoding, ids and pieces from the protobuf', async () => {
+  it('loads a model written by mt: encoding, decoding, ids and pieces from the protobuf', { skip: NO_MULTI30K }, async () => {
     const proto = train('type: unigram, vocab_size: 600');
     const before = [process.listenerCount('uncaughtException'), process.listenerCount('unhandledRejection')];
     const sp = await SentencePieceModel.load(writeModel(proto));
@@ -172,12 +174,12 @@ function smallRun(subword: string, n = 1500): RunDir {
   const yaml = `data: { src_lang: de, tgt_lang: en, train: [{ src: a.de, tgt: a.en }] }\nsubword: { ${subword} }\nmodel: { type: attention }`;
   const run = RunDir.create(path.join(dir, 'run'), parseConfigText(yaml, path.join(dir, 'exp.yaml')));
   fs.mkdirSync(run.path(LAYOUT.data), { recursive: true });
-  fs.writeFileSync(run.path(LAYOUT.data, 'train.src'), lines(path.join(MULTI30K, 'train.de'), n).join('\n') + '\n');
-  fs.writeFileSync(run.path(LAYOUT.data, 'train.tgt'), lines(path.join(MULTI30K, 'train.en'), n).join('\n') + '\n');
+  fs.writeFileSync(run.path(LAYOUT.data, 'train.src'), lines('train.de', n).join('\n') + '\n');
+  fs.writeFileSync(run.path(LAYOUT.data, 'train.tgt'), lines('train.en', n).join('\n') + '\n');
   return run;
 }
 
-describe('trainSubwords / loadSubwords', () => {
+describe('trainSubwords / loadSubwords', { skip: NO_MULTI30K }, () => {
   it('separate source and target models, recorded in the manifest', async () => {
     const run = smallRun('type: bpe, vocab_size: 400, joint: false');
     const summary = await trainSubwords(run, quiet);
@@ -235,12 +237,12 @@ describe('mt vocab (CLI)', () => {
     assert.match(r.stderr, /^mt: error: \S*train\.src: missing; run `mt prepare` on this run directory first\n$/);
   });
 
-  it('trains and prints a summary (--json)', () => {
+  it('trains and prints a summary (--json)', { skip: NO_MULTI30K }, () => {
     const dir = project();
     const data = path.join(dir, 'run', 'data');
     fs.mkdirSync(data, { recursive: true });
-    fs.writeFileSync(path.join(data, 'train.src'), lines(path.join(MULTI30K, 'train.de'), 400).join('\n') + '\n');
-    fs.writeFileSync(path.join(data, 'train.tgt'), lines(path.join(MULTI30K, 'train.en'), 400).join('\n') + '\n');
+    fs.writeFileSync(path.join(data, 'train.src'), lines('train.de', 400).join('\n') + '\n');
+    fs.writeFileSync(path.join(data, 'train.tgt'), lines('train.en', 400).join('\n') + '\n');
     const r = runMt(['--json', 'vocab', '-c', 'exp.yaml', '--run', 'run'], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { models: { name: string; vocab_size: number; type: string }[] };
