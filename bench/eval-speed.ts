@@ -20,7 +20,7 @@ import { bootstrapInterval, pairedBootstrap, pairedRandomization } from '../src/
 
 const SEGMENTS = 10_000;
 const SHARED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared');
-const source = readLines(path.join(SHARED, 'data', 'tatoeba-test-eng-deu', 'test.en')).slice(0, SEGMENTS);
+const source = (await readLines(path.join(SHARED, 'data', 'tatoeba-test-eng-deu', 'test.en'))).slice(0, SEGMENTS);
 
 /** Drop, replace and swap words with the given rates; block-move a phrase in some lines. */
 function perturb(lines: string[], rate: number, seed: number): string[] {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { RunDir } from '../src/run/rundir.ts';
 import { minimalConfigYaml, runMt, tempDir } from './helpers/cli.ts';
 
 function configIn(dir: string, extra = ''): string {
@@ -84,13 +85,17 @@ describe('mt CLI', () => {
     const dir = tempDir();
     const run = path.join(dir, 'run');
     const file = configIn(dir);
-    runMt(['vocab', '-c', file, '--run', run]);
+    runMt(['vocab', '-c', file, '--run', run]); // fails (no data yet), but makes the run
+    // A finished stage pins the run's config (a failed first stage does not: test/defects-run.test.ts).
+    RunDir.open(run).recordStage('prepare');
     const r = runMt(['vocab', '-c', file, '--run', run, '--set', 'model.hidden_size=32']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /run directory was made from a different config \(changed: model\.hidden_size\)/);
     const forced = runMt(['vocab', '-c', file, '--run', run, '--set', 'model.hidden_size=32', '--force']);
     assert.doesNotMatch(forced.stderr, /different config/);
-    assert.match(fs.readFileSync(path.join(run, 'config.yaml'), 'utf8'), /hidden_size: 32/);
+    // The stage failed (no data), so the run keeps its config.
+    assert.match(forced.stderr, /train\.src: missing/);
+    assert.match(fs.readFileSync(path.join(run, 'config.yaml'), 'utf8'), /hidden_size: 64/);
   });
 
   it('a missing run directory is a one-line error with exit 2', () => {

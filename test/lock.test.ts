@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { acquireRunLock } from '../src/run/lock.ts';
@@ -35,8 +36,15 @@ describe('run directory lock', () => {
 
   it('treats an unreadable lock file as stale', () => {
     const dir = tempDir();
-    fs.writeFileSync(path.join(dir, '.lock'), 'garbage');
-    acquireRunLock(dir, 'train').release();
+    const file = path.join(dir, '.lock');
+    fs.writeFileSync(file, 'garbage');
+    const lock = acquireRunLock(dir, 'train');
+    // The garbage was replaced by this process's own lock, which now holds: a second holder is refused.
+    const owner = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid: number; host: string; stage: string };
+    assert.deepEqual([owner.pid, owner.host, owner.stage], [process.pid, os.hostname(), 'train']);
+    assert.throws(() => acquireRunLock(dir, 'translate'), new RegExp(`in use by mt train \\(pid ${process.pid} `));
+    lock.release();
+    assert.ok(!fs.existsSync(file));
   });
 });
 

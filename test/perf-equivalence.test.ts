@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.ts';
 import { ModelSchema } from '../src/config/sections/model.ts';
 import { TrainSchema } from '../src/config/sections/train.ts';
-import { StepMatMul, tanh } from '../src/models/common/layers.ts';
+import { StepMatMul, tanh } from '../src/models/common/ops.ts';
 import { dropoutMask } from '../src/models/common/random.ts';
 import { createModel } from '../src/models/index.ts';
 import { labelSmoothedLoss } from '../src/train/loss.ts';

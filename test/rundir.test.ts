@@ -27,14 +27,35 @@ describe('run directory', () => {
 
   it('accepts the same experiment again and changes outside the identity sections', () => {
     const root = path.join(tempDir(), 'run');
-    RunDir.create(root, config);
+    RunDir.create(root, config).recordStage('prepare', { pairs: 10 });
+    const first = RunDir.open(root).readManifest();
     assert.doesNotThrow(() => RunDir.create(root, config));
-    assert.doesNotThrow(() => RunDir.create(root, { ...config, decode: { ...config.decode, beam_size: 1 } }));
+    // Reused, not recreated: the stages done so far, the creation time and both hashes are kept.
+    const same = RunDir.open(root).readManifest();
+    assert.deepEqual(same.stages, first.stages);
+    assert.equal(same.created_at, first.created_at);
+    assert.equal(same.identity_hash, first.identity_hash);
+    assert.equal(same.config_hash, first.config_hash);
+    assert.deepEqual(RunDir.open(root).config, config);
+
+    assert.notEqual(config.decode.beam_size, 1);
+    const decodeChanged = { ...config, decode: { ...config.decode, beam_size: 1 } };
+    assert.doesNotThrow(() => RunDir.create(root, decodeChanged));
+    // The new decode settings are what config.yaml now holds; the identity (and the stages) stay.
+    const reopened = RunDir.open(root);
+    assert.equal(reopened.config.decode.beam_size, 1);
+    assert.deepEqual(reopened.config, decodeChanged);
+    const changed = reopened.readManifest();
+    assert.deepEqual(changed.stages, first.stages);
+    assert.equal(changed.created_at, first.created_at);
+    assert.equal(changed.identity_hash, first.identity_hash);
+    assert.notEqual(changed.config_hash, first.config_hash);
   });
 
   it('refuses a different experiment and names what changed', () => {
     const root = path.join(tempDir(), 'run');
-    RunDir.create(root, config);
+    // A finished stage pins the config; a run with none takes another (test/defects-run.test.ts).
+    RunDir.create(root, config).recordStage('prepare');
     const other = { ...config, subword: { ...config.subword, vocab_size: 100 } };
     assert.throws(() => RunDir.create(root, other), /changed: subword\.vocab_size/);
     assert.equal(RunDir.create(root, other, { force: true }).config.subword.vocab_size, 100);

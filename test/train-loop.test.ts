@@ -9,11 +9,14 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.ts';
 import { listCheckpoints, loadCheckpoint } from '../src/checkpoint/index.ts';
 import { ConfigSchema } from '../src/config/schema.ts';
+import { translateLines } from '../src/decode/translate.ts';
 import { UserError } from '../src/errors.ts';
+import { corpusBleu, corpusChrf } from '../src/metrics/index.ts';
 import { RunDir } from '../src/run/rundir.ts';
+import { loadSubwords } from '../src/subword/index.ts';
 import { train } from '../src/train/trainer.ts';
 import { tempDir } from './helpers/cli.ts';
-import { quietLog, readMetrics, TINY_MODELS, tinyConfig, tinyRun } from './train-fixture.ts';
+import { quietLog, readMetrics, TINY_MODELS, tinyConfig, tinyRun, type MetricsRecord } from './train-fixture.ts';
 
 before(async () => {
   await initBackend('wasm');
@@ -36,6 +39,11 @@ describe('train', () => {
     const valid = readMetrics(run).filter((r) => r.kind === 'valid');
     assert.deepEqual(valid.map((r) => r.step), [20, 40]);
     assert.ok(valid.every((r) => Number.isFinite(r.valid_loss) && typeof r.bleu === 'number'));
+    for (const r of valid as (MetricsRecord & { chrf?: number })[]) {
+      for (const [name, v] of [['bleu', r.bleu], ['chrf', r.chrf]] as const) {
+        assert.ok(typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 100, `step ${r.step}: ${name} ${v}`);
+      }
+    }
     assert.ok(valid[1]!.valid_loss! < valid[0]!.valid_loss!);
 
     // Tensors live after each step: the same at every step (validation included).
@@ -47,6 +55,23 @@ describe('train', () => {
     const loaded = await loadCheckpoint(run, 'best');
     assert.equal(loaded.step, summary.best!.step);
     loaded.model.dispose();
+
+    // The BLEU and chrF logged at step 40 are those of the step-40 model's greedy translations of
+    // the validation source, rescored here with mt's metrics library against the validation target.
+    const last = await loadCheckpoint(run, 'last');
+    assert.equal(last.step, 40);
+    const lines = (name: string) => fs.readFileSync(run.path('data', name), 'utf8').replace(/\n$/, '').split('\n');
+    const greedy = { ...run.config.decode, beam_size: 1, nbest: 1 };
+    const hyps = translateLines(last.model, await loadSubwords(run), lines('valid.src'), greedy).map((t) => t.text);
+    last.model.dispose();
+    const refs = [lines('valid.tgt')];
+    assert.equal(hyps.length, refs[0]!.length);
+    const { tokenize, lowercase } = run.config.eval;
+    const logged = valid[1] as MetricsRecord & { chrf?: number };
+    const bleu = corpusBleu(hyps, refs, { tokenize, lowercase }).score;
+    const chrf = corpusChrf(hyps, refs).score;
+    assert.ok(Math.abs(logged.bleu! - bleu) < 1e-4, `logged BLEU ${logged.bleu} vs rescored ${bleu}`);
+    assert.ok(Math.abs(logged.chrf! - chrf) < 1e-4, `logged chrF ${logged.chrf} vs rescored ${chrf}`);
     assert.equal(run.readManifest().stages.train?.stopped, 'max_steps');
 
     // Run again: nothing left to do.

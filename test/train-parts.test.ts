@@ -118,11 +118,28 @@ describe('label-smoothed loss', () => {
     tf.dispose([logits, target, mask, t.loss, t.nllSum, t.tokens, plain.loss, plain.nllSum, plain.tokens]);
   });
 
-  it('stays finite for extreme logits', () => {
+  it('stays finite for extreme logits, and exact', () => {
+    // x = [1e4, −1e4, 0], gold 1, ε = 0.1. lse = 1e4 + ln(1 + e^−2e4 + e^−1e4) = 1e4 (the rest is
+    // below float precision), so −log p = lse − x = [0, 2e4, 1e4]:
+    //   nll = 2e4,  mean_v(−log p(v)) = (0 + 2e4 + 1e4) / 3 = 1e4,
+    //   loss = 0.9 · 2e4 + 0.1 · 1e4 = 18000 + 1000 = 19000 (one real token).
+    // A naive softmax-then-log would give log(0) = −Infinity for the gold probability e^−2e4.
     const logits = tf.tensor3d([[[1e4, -1e4, 0]]]);
-    const t = labelSmoothedLoss(logits, tf.tensor2d([[1]], undefined, 'int32'), tf.tensor2d([[1]]), 0.1);
-    assert.ok(Number.isFinite(t.loss.dataSync()[0]));
-    tf.dispose([logits, t.loss, t.nllSum, t.tokens]);
+    const target = tf.tensor2d([[1]], undefined, 'int32');
+    const mask = tf.tensor2d([[1]]);
+    const t = labelSmoothedLoss(logits, target, mask, 0.1);
+    const loss = t.loss.dataSync()[0]!;
+    assert.ok(Number.isFinite(loss));
+    assert.ok(Math.abs(loss - 19000) < 1e-2, `loss ${loss} vs 19000`);
+    assert.ok(Math.abs(t.nllSum.dataSync()[0]! - 20000) < 1e-2, `nllSum ${t.nllSum.dataSync()[0]} vs 20000`);
+    assert.equal(t.tokens.dataSync()[0], 1);
+    // The other extreme: the gold token is the huge logit, so its −log p is 0 and only smoothing costs:
+    // loss = 0.9 · 0 + 0.1 · 1e4 = 1000.
+    const easyTarget = tf.tensor2d([[0]], undefined, 'int32');
+    const easy = labelSmoothedLoss(logits, easyTarget, mask, 0.1);
+    assert.ok(Math.abs(easy.loss.dataSync()[0]! - 1000) < 1e-2, `loss ${easy.loss.dataSync()[0]} vs 1000`);
+    assert.ok(Math.abs(easy.nllSum.dataSync()[0]!) < 1e-2, `nllSum ${easy.nllSum.dataSync()[0]} vs 0`);
+    tf.dispose([logits, target, easyTarget, mask, t.loss, t.nllSum, t.tokens, easy.loss, easy.nllSum, easy.tokens]);
   });
 });
 

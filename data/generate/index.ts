@@ -84,6 +84,9 @@ function pairMaker(name: GeneratedName, opts: GenerateOptions): (rng: Rng) => Ge
   return (rng) => generateTaskPair(name as TaskName, rng, taskOpts);
 }
 
+/** Pairs are made in memory: a million is a large corpus here, and 1e14 ran forever. */
+export const MAX_PAIRS = 1_000_000;
+
 function checkCount(value: number, flag: string, min: number): void {
   if (!Number.isInteger(value) || value < min) throw new UserError(`${flag}: expected an integer ≥ ${min}, got ${value}`);
 }
@@ -91,6 +94,7 @@ function checkCount(value: number, flag: string, min: number): void {
 /** `onProgress` is called with the number of pairs made so far, now and then. */
 export function generateCorpus(name: GeneratedName, opts: GenerateOptions, onProgress?: (done: number) => void): GeneratedCorpus {
   checkCount(opts.pairs, '--pairs', 3);
+  if (opts.pairs > MAX_PAIRS) throw new UserError(`--pairs: at most ${MAX_PAIRS}, got ${opts.pairs}`);
   if (!Number.isInteger(opts.seed)) throw new UserError(`--seed: expected an integer, got ${opts.seed}`);
   const defaultHeldOut = Math.max(1, Math.min(1000, Math.round(opts.pairs * 0.05)));
   const validSize = opts.validSize ?? defaultHeldOut;

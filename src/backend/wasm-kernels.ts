@@ -1,8 +1,8 @@
 /**
  * Kernels that replace tfjs-wasm's own where those copy far more than they need to. Each one
  * gives bit-identical results (they only move elements); test/backend-kernels.test.ts checks
- * them against the stock kernels. Also bulk float reads and writes that go straight through the
- * wasm heap (readFloats, floatTensor).
+ * them against the stock kernels. (Bulk float reads and writes through the wasm heap, for weights
+ * that travel between threads, are in transfer.ts.)
  *
  * - Slice: the stock kernel reads the WHOLE input into a fresh JS array (`readSync`) for every
  *   slice, so `tf.unstack` of [64, 20, 1536] copied the input 20 times (313 ms; 1.3 ms here).
@@ -270,52 +270,5 @@ export function registerWasmKernels(): void {
     if (!stock) throw new Error(`mt: tfjs-wasm has no ${kernelName} kernel to replace`);
     tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({ ...stock, kernelFunc: (args) => replacement(args, stock.kernelFunc) });
-  }
-}
-
-/**
- * Copy the values of a float32 tensor into `target` at `offset`. On wasm they are read straight
- * from the heap: `dataSync()` returns a freshly allocated copy, and first-touching that much
- * new memory made reading 12 M weights take ~350 ms (data-parallel training reads them every
- * step); this takes ~10 ms.
- */
-export function readFloats(t: tf.Tensor, target: Float32Array, offset: number): void {
-  const backend = tf.backend();
-  const values = tf.getBackend() === 'wasm' ? (backend as unknown as BackendWasm).typedArrayFromHeap(t) : t.dataSync();
-  target.set(values as Float32Array, offset);
-}
-
-/**
- * A float32 tensor holding a copy of `values`, so that their buffer can be reused (or shared
- * with another thread). The wasm backend copies into its heap; tfjs's cpu backend would keep
- * the very array, so it gets a copy.
- */
-export function floatTensor(values: Float32Array, shape: number[]): tf.Tensor {
-  return tf.tensor(tf.getBackend() === 'wasm' ? values : values.slice(), shape, 'float32');
-}
-
-/**
- * The flat float32 layout that weights travel in between threads: `variables` in order, each
- * `size` floats. The total length of that layout.
- */
-export function flatLength(variables: readonly tf.Variable[]): number {
-  return variables.reduce((n, v) => n + v.size, 0);
-}
-
-/** Copy the values of `variables` into `flat`, in the flat layout. */
-export function writeVariables(variables: readonly tf.Variable[], flat: Float32Array): void {
-  let offset = 0;
-  for (const v of variables) {
-    readFloats(v, flat, offset);
-    offset += v.size;
-  }
-}
-
-/** Assign `variables` the values in `flat` (the flat layout). */
-export function loadVariables(variables: readonly tf.Variable[], flat: Float32Array): void {
-  let offset = 0;
-  for (const v of variables) {
-    tf.tidy(() => v.assign(floatTensor(flat.subarray(offset, offset + v.size), v.shape)));
-    offset += v.size;
   }
 }

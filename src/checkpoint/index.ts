@@ -240,7 +240,8 @@ export function resolveCheckpoint(run: RunDir, which: string, warn: (msg: string
     if (!name) throw new UserError(`${path.join(root, 'best.json')}: no best checkpoint yet (none validated); use 'last'`);
     dir = path.join(root, name);
   } else {
-    dir = fs.existsSync(which) ? path.resolve(which) : path.join(root, which);
+    // An absolute path is taken as it is, found or not (joined to checkpoints/ it would name nothing sensible).
+    dir = path.isAbsolute(which) || fs.existsSync(which) ? path.resolve(which) : path.join(root, which);
   }
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: no such checkpoint`);
   verifyCheckpoint(dir);
@@ -303,8 +304,11 @@ export function toTensors(host: Record<string, HostTensor>): Record<string, tf.T
   );
 }
 
-/** Refuse a checkpoint whose subword models differ from the run's (its ids would mean other pieces). */
-function checkSubwords(run: RunDir, state: CheckpointState, dir: string): void {
+/**
+ * Refuse a checkpoint whose subword models differ from the run's (its ids would mean other pieces).
+ * The one rule for both resuming training and translating.
+ */
+export function checkSubwords(run: RunDir, state: CheckpointState, dir: string): void {
   for (const [name, hash] of Object.entries(state.subword)) {
     const file = run.path(LAYOUT.subword, name);
     if (!fs.existsSync(file)) throw new UserError(`${file}: missing; checkpoint ${dir} was trained with it`);

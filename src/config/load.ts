@@ -4,13 +4,25 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, parse as parseYaml, type Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, parse as parseYaml, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../errors.ts';
 import { ConfigSchema, type Config } from './schema.ts';
 import { suggestKey } from './suggest.ts';
 
 export type KeyPath = (string | number)[];
+
+/** A config is a page of settings: a bigger file is a mistake (or an attack) to refuse before parsing. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+/** Unknown keys reported per mapping; the rest are counted. */
+const MAX_UNKNOWN_REPORTED = 5;
+/** The most characters of a user's value or key an error line quotes. */
+const MAX_QUOTED = 80;
+
+/** `text`, or its start and its length when it is long: error lines stay one readable line. */
+export function clip(text: string): string {
+  return text.length <= MAX_QUOTED ? text : `${text.slice(0, MAX_QUOTED)}… (${text.length} characters)`;
+}
 
 export interface ConfigProblem {
   /** `file:line:col` or `--set key` */
@@ -31,7 +43,7 @@ export class ConfigError extends UserError {
 }
 
 export function formatProblem(p: ConfigProblem): string {
-  return p.keyPath ? `${p.where}: ${p.keyPath}: ${p.message}` : `${p.where}: ${p.message}`;
+  return p.keyPath ? `${p.where}: ${clip(p.keyPath)}: ${p.message}` : `${p.where}: ${p.message}`;
 }
 
 export interface Override {
@@ -44,19 +56,19 @@ export interface Override {
 /** Parse `--set a.b.c=value`; the value is read as YAML, so numbers, booleans and lists work. */
 export function parseOverride(text: string): Override {
   const eq = text.indexOf('=');
-  if (eq <= 0) throw new UserError(`--set ${text}: expected KEY=VALUE, e.g. --set train.learning_rate=3e-4`);
+  if (eq <= 0) throw new UserError(`--set ${clip(text)}: expected KEY=VALUE, e.g. --set train.learning_rate=3e-4`);
   const key = text.slice(0, eq).trim();
   const keyPath = key.split('.');
   if (keyPath.some((k) => k === '' || !/^[A-Za-z0-9_+-]+$/.test(k))) {
-    throw new UserError(`--set ${text}: '${key}' is not a dotted key path like train.learning_rate`);
+    throw new UserError(`--set ${clip(text)}: '${clip(key)}' is not a dotted key path like train.learning_rate`);
   }
   let value: unknown;
   try {
     value = parseYaml(text.slice(eq + 1));
   } catch (e) {
-    throw new UserError(`--set ${text}: value is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+    throw new UserError(`--set ${clip(text)}: value is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
-  return { keyPath, value: value ?? null, text };
+  return { keyPath, value: value ?? null, text: clip(text) };
 }
 
 export function applyOverrides(raw: unknown, overrides: Override[]): Record<string, unknown> {
@@ -68,7 +80,7 @@ export function applyOverrides(raw: unknown, overrides: Override[]): Record<stri
       if (next === undefined || next === null) node[k] = {};
       // Lists are indexed by number (data.train.0.src): a JS array takes string indices too.
       else if (!isPlainObject(next) && !Array.isArray(next)) {
-        throw new UserError(`--set ${o.text}: '${k}' is a ${typeof next}, not a section`);
+        throw new UserError(`--set ${o.text}: '${clip(k)}' is a ${typeof next}, not a section`);
       }
       node = node[k] as Record<string, unknown>;
     }
@@ -98,6 +110,9 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConf
   try {
     const st = fs.statSync(abs);
     if (st.isDirectory()) throw new UserError(`${file}: is a directory, expected a YAML config file`);
+    // A device or a pipe could be endless (/dev/zero).
+    if (!st.isFile()) throw new UserError(`${file}: not a regular file (${st.isCharacterDevice() ? 'a character device' : 'a pipe or socket'}), expected a YAML config file`);
+    if (st.size > MAX_CONFIG_BYTES) throw new UserError(`${file}: ${st.size} bytes; a config file is at most 1 MB (${MAX_CONFIG_BYTES} bytes)`);
     text = decodeConfig(fs.readFileSync(abs), file);
   } catch (e) {
     if (e instanceof UserError) throw e;
@@ -128,7 +143,8 @@ function decodeConfig(bytes: Buffer, file: string): string {
 /** Validate config text; `file` is used for messages and to resolve relative paths. */
 export function parseConfigText(text: string, file: string, opts: LoadOptions = {}): Config {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // Duplicate keys are found by duplicateKey(): the yaml package's own check is quadratic (40,000 keys took a minute).
+  const doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter, prettyErrors: false, uniqueKeys: false });
   const where = (offset: number | undefined): string => {
     if (offset === undefined) return file;
     const { line, col } = lineCounter.linePos(offset);
@@ -139,6 +155,8 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
       doc.errors.map((err) => ({ where: where(err.pos[0]), keyPath: '', message: `invalid YAML: ${err.message.split('\n')[0]}` })),
     );
   }
+  const duplicate = duplicateKey(doc);
+  if (duplicate !== undefined) throw new ConfigError([{ where: where(duplicate), keyPath: '', message: 'invalid YAML: Map keys must be unique' }]);
   let raw: unknown;
   try {
     raw = doc.toJS();
@@ -153,10 +171,32 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
   const merged = applyOverrides(raw ?? {}, overrides);
   const result = ConfigSchema.safeParse(merged);
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((issue) => describeIssue(issue, doc, merged, overrides, where)));
+    throw new ConfigError(result.error.issues.flatMap((issue) => describeIssue(issue, doc, merged, overrides, where)));
   }
   const overridden = new Set(overrides.map((o) => o.keyPath.join('.')));
   return resolvePaths(result.data, path.dirname(path.resolve(file)), overridden);
+}
+
+/** The offset of the first key that repeats one before it in the same mapping (linear in the keys). */
+function duplicateKey(doc: Document): number | undefined {
+  let found: number | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        // Scalars are equal when their values are (1 and "1" differ); other keys only when the same node.
+        if (!isScalar(pair.key)) continue;
+        const id = `${typeof pair.key.value}:${String(pair.key.value)}`;
+        if (seen.has(id)) {
+          found = pair.key.range?.[0];
+          return visit.BREAK;
+        }
+        seen.add(id);
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 function describeIssue(
@@ -165,24 +205,28 @@ function describeIssue(
   data: Record<string, unknown>,
   overrides: Override[],
   where: (offset: number | undefined) => string,
-): ConfigProblem {
+): ConfigProblem[] {
   const issuePath = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
   const override = overrides.find((o) => o.keyPath.join('.') === issuePath.join('.'));
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeys(ConfigSchema, issuePath, data);
-    const key = issue.keys[0]!;
-    const fullPath = [...issuePath, key].join('.');
-    const fromOverride = overrides.find((o) => o.keyPath.join('.') === fullPath);
-    const suggestion = suggestKey(key, known);
-    const hint = suggestion ? ` (did you mean \`${suggestion}\`?)` : known.length ? ` (expected one of: ${known.join(', ')})` : '';
-    return {
-      where: fromOverride ? `--set ${fromOverride.text}` : where(keyOffset(doc, issuePath, key)),
-      keyPath: fullPath,
-      message: `unknown key${hint}`,
-    };
+    const reported = issue.keys.slice(0, MAX_UNKNOWN_REPORTED);
+    const rest = issue.keys.length - reported.length;
+    return reported.map((key, i) => {
+      const fullPath = [...issuePath, key].join('.');
+      const fromOverride = overrides.find((o) => o.keyPath.join('.') === fullPath);
+      const suggestion = suggestKey(key, known);
+      const hint = suggestion ? ` (did you mean \`${suggestion}\`?)` : known.length ? ` (expected one of: ${known.join(', ')})` : '';
+      const more = rest > 0 && i === reported.length - 1 ? ` (and ${rest} more unknown keys)` : '';
+      return {
+        where: fromOverride ? `--set ${fromOverride.text}` : where(keyOffset(doc, issuePath, key)),
+        keyPath: fullPath,
+        message: `unknown key${hint}${more}`,
+      };
+    });
   }
   const loc = override ? `--set ${override.text}` : where(valueOffset(doc, issuePath));
-  return { where: loc, keyPath: issuePath.join('.'), message: explain(issue, data, issuePath) };
+  return [{ where: loc, keyPath: issuePath.join('.'), message: explain(issue, data, issuePath) }];
 }
 
 function explain(issue: z.core.$ZodIssue, data: Record<string, unknown>, p: KeyPath): string {
@@ -198,6 +242,8 @@ function explain(issue: z.core.$ZodIssue, data: Record<string, unknown>, p: KeyP
       return `must be ${op} ${issue.minimum}, got ${describeValue(value)}`;
     }
     case 'too_big': {
+      if (issue.origin === 'array' && Array.isArray(value)) return `at most ${issue.maximum} items, got ${value.length}`;
+      if (issue.origin === 'string' && typeof value === 'string') return `at most ${issue.maximum} characters, got ${value.length}`;
       const op = issue.inclusive ? '<=' : '<';
       return `must be ${op} ${issue.maximum}, got ${describeValue(value)}`;
     }
@@ -219,7 +265,7 @@ function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
+  if (typeof v === 'string') return v.length <= MAX_QUOTED ? `string ${JSON.stringify(v)}` : `string ${JSON.stringify(`${v.slice(0, MAX_QUOTED)}…`)} (${v.length} characters)`;
   return `${typeof v} ${String(v)}`;
 }
 

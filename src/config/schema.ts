@@ -12,7 +12,14 @@ import { SubwordSchema } from './sections/subword.ts';
 import { TrainSchema } from './sections/train.ts';
 
 export const ConfigSchema = z.strictObject({
-  name: z.string().min(1).optional().describe('experiment name (defaults to the config file name)'),
+  // The run folder is runs/<name>: a path here would put it (and its writes) anywhere.
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .refine((n) => !/[/\\]/.test(n) && n !== '.' && n !== '..', { message: "must be a single folder name (no '/', '\\', '.' or '..')" })
+    .optional()
+    .describe('experiment name (defaults to the config file name)'),
   seed: z.number().int().default(1234),
   backend: z.enum(BACKEND_NAMES).default('auto'),
   data: DataSchema,

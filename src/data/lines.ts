@@ -3,10 +3,11 @@
  * line, for the cleaner to see), one trailing CR is dropped (CRLF files), a UTF-8 BOM is dropped
  * from the first line, and every line is decoded strictly, so invalid UTF-8 is found rather than
  * silently replaced. Plain and gzip files (told apart by their magic bytes) are streamed: memory
- * does not grow with the file.
+ * does not grow with the file. `mt prepare`, `mt translate` and `mt eval` all read through it; the
+ * last two also read pipes and stdin (`-`), and bound the length of a line.
  */
 import * as fs from 'node:fs';
-import { pipeline } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { UserError } from '../errors.ts';
 
@@ -17,8 +18,21 @@ const LF = 0x0a;
 const CR = 0x0d;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
-/** Check that `file` is a readable regular file; returns its size in bytes. */
-export function checkInputFile(file: string): number {
+/** The most bytes `mt translate` and `mt eval` read as one line: more is not a sentence (e.g. /dev/zero, a binary). */
+export const MAX_LINE_BYTES = 1 << 20;
+
+export interface ReadOptions {
+  /** Also accept a pipe (FIFO or socket), as `-i <(cmd)` or stdin give; never a device. */
+  pipes?: boolean;
+  /** A longer line is an error naming it (unbounded when absent). */
+  maxLineBytes?: number;
+}
+
+/**
+ * Check that `file` is a readable regular file (or, with `pipes`, a pipe); returns its size in
+ * bytes (0 for a pipe). A character device (/dev/zero, /dev/urandom) would never end.
+ */
+export function checkInputFile(file: string, opts: ReadOptions = {}): number {
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
@@ -26,9 +40,26 @@ export function checkInputFile(file: string): number {
     const code = (e as { code?: string }).code;
     throw new UserError(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? String(e)})`}`);
   }
+  return checkStats(file, st, opts);
+}
+
+function checkStats(file: string, st: fs.Stats, opts: ReadOptions): number {
   if (st.isDirectory()) throw new UserError(`${file}: is a directory, expected a text file`);
-  if (!st.isFile()) throw new UserError(`${file}: not a regular file`);
-  return st.size;
+  if (st.isFile()) return st.size;
+  if (opts.pipes && (st.isFIFO() || st.isSocket())) return 0;
+  if (st.isCharacterDevice()) throw new UserError(`${file}: a character device, not a text file${opts.pipes ? ' or pipe' : ''}`);
+  throw new UserError(`${file}: not a regular file`);
+}
+
+/** stdin as a line source: a file or pipe; a terminal is read too (typed lines), another device is not. */
+function checkStdin(opts: ReadOptions): void {
+  let st: fs.Stats;
+  try {
+    st = fs.fstatSync(0);
+  } catch (e) {
+    throw new UserError(`stdin: cannot read (${errorText(e)})`);
+  }
+  if (!(st.isCharacterDevice() && process.stdin.isTTY)) checkStats('stdin', st, { ...opts, pipes: true });
 }
 
 function isGzip(file: string): boolean {
@@ -46,32 +77,54 @@ function isGzip(file: string): boolean {
 }
 
 export class LineReader {
+  /** The file as given, or `stdin` for `-`: how messages name it. */
   readonly file: string;
-  /** Size on disk (compressed size for gzip files). */
+  /** Size on disk (compressed size for gzip files; 0 for a pipe). */
   readonly size: number;
   /** Number of lines returned so far: the 1-based number of the last one. */
   lineNo = 0;
-  private readonly raw: fs.ReadStream;
+  private readonly raw: Readable & { bytesRead?: number };
   private readonly chunks: AsyncIterator<Buffer>;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  private readonly maxLineBytes: number;
   private ready: Line[] = [];
   private readyPos = 0;
   /** Bytes after the last LF seen so far: the start of a line (in pieces, so long lines stay linear). */
   private partial: Buffer[] = [];
+  private partialBytes = 0;
   private ended = false;
 
-  constructor(file: string) {
+  /** `file` is a path, or `-` for stdin. */
+  constructor(file: string, opts: ReadOptions = {}) {
+    this.maxLineBytes = opts.maxLineBytes ?? Infinity;
+    if (file === '-') {
+      checkStdin(opts);
+      this.file = 'stdin';
+      this.size = 0;
+      this.raw = process.stdin;
+      this.chunks = this.raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      return;
+    }
     this.file = file;
-    this.size = checkInputFile(file);
+    this.size = checkInputFile(file, opts);
     this.raw = fs.createReadStream(file, { highWaterMark: 1 << 16 });
+    // A pipe cannot be peeked at for gzip's magic bytes without losing them.
+    const gzip = fs.statSync(file).isFile() && isGzip(file);
     // pipeline() destroys the gunzip stream with the error of either side, so iteration rejects.
-    const source = isGzip(file) ? pipeline(this.raw, createGunzip(), () => {}) : this.raw;
+    const source = gzip ? pipeline(this.raw, createGunzip(), () => {}) : this.raw;
     this.chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   }
 
   /** Bytes read from disk so far, for progress bars. */
   get bytesRead(): number {
-    return this.raw.bytesRead;
+    return this.raw.bytesRead ?? 0;
+  }
+
+  /** The next line if it has been read already, else null (whether or not more will come). */
+  nextBuffered(): Line | null {
+    if (this.readyPos >= this.ready.length) return null;
+    this.lineNo += 1;
+    return this.ready[this.readyPos++]!;
   }
 
   /** The next line, or null at the end of the file. */
@@ -113,14 +166,33 @@ export class LineReader {
       const end = chunk.lastIndexOf(LF) + 1;
       if (end === 0) {
         this.partial.push(chunk);
+        this.partialBytes += chunk.length;
+        // Checked as it grows: a line without end (/dev/zero through a pipe) must not fill memory.
+        if (this.partialBytes > this.maxLineBytes) throw this.tooLong(this.lineNo + 1);
         return;
       }
       block = this.partial.length > 0 ? Buffer.concat([...this.partial, chunk.subarray(0, end)]) : chunk.subarray(0, end);
       // Copy the tail so the chunk it points into can be freed.
       this.partial = end < chunk.length ? [Buffer.from(chunk.subarray(end))] : [];
+      this.partialBytes = chunk.length - end;
     }
+    if (block.length > this.maxLineBytes) this.checkLengths(block);
     this.ready = this.decodeBlock(block);
     this.readyPos = 0;
+  }
+
+  /** Fail on the first line of `block` (whole lines) longer than the bound. */
+  private checkLengths(block: Buffer): void {
+    for (let start = 0, n = this.lineNo + 1; start < block.length; n++) {
+      const nl = block.indexOf(LF, start);
+      const end = nl < 0 ? block.length : nl;
+      if (end - start > this.maxLineBytes) throw this.tooLong(n);
+      start = end + 1;
+    }
+  }
+
+  private tooLong(lineNo: number): UserError {
+    return new UserError(`${this.file}:${lineNo}: longer than ${this.maxLineBytes} bytes, the most mt reads as one line (not a text file with one sentence per line?)`);
   }
 
   /**
@@ -161,6 +233,10 @@ export class LineReader {
     let b = bytes;
     if (b.length > 0 && b[b.length - 1] === CR) b = b.subarray(0, b.length - 1);
     if (lineNo === 1 && b.subarray(0, 3).equals(BOM)) b = b.subarray(3);
+    // UTF-16's byte-order mark: said plainly, since its NUL bytes would be reported instead.
+    if (lineNo === 1 && b.length >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff))) {
+      return { ok: false, problem: 'UTF-16 text; mt reads UTF-8 (convert it, e.g. iconv -f UTF-16 -t UTF-8)' };
+    }
     const nul = b.indexOf(0);
     if (nul >= 0) return { ok: false, problem: `NUL byte at byte ${nul + 1}` };
     try {

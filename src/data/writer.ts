@@ -3,7 +3,7 @@
  * outputs into a staging folder this way and moves the folder into place only when all succeeded.
  */
 import * as fs from 'node:fs';
-import { fsUserError } from '../util/atomic.ts';
+import { fsUserError, writeAll } from '../util/atomic.ts';
 
 const BUFFER_BYTES = 1 << 20;
 
@@ -27,7 +27,7 @@ export class LineWriter {
     if (this.used + 3 * line.length + 1 > BUFFER_BYTES) {
       this.flush();
       if (3 * line.length + 1 > BUFFER_BYTES) {
-        this.io(() => fs.writeSync(this.fd, line + '\n'));
+        this.io(() => writeAll(this.fd, Buffer.from(line + '\n', 'utf8')));
         return;
       }
     }
@@ -45,7 +45,7 @@ export class LineWriter {
   }
 
   private flush(): void {
-    if (this.used > 0) this.io(() => fs.writeSync(this.fd, this.buffer, 0, this.used));
+    if (this.used > 0) this.io(() => writeAll(this.fd, this.buffer.subarray(0, this.used)));
     this.used = 0;
   }
 

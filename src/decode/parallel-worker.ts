@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../backend/index.ts';
-import { loadVariables } from '../backend/wasm-kernels.ts';
+import { loadVariables } from '../backend/transfer.ts';
 import { errorMessage } from '../errors.ts';
 import { createModel } from '../models/index.ts';
 import type { ErrorReply } from '../util/worker.ts';

@@ -10,13 +10,28 @@
  * buffer shared by all workers; each request carries a batch's source ids and search settings.
  */
 import type { ConcreteBackend } from '../backend/names.ts';
-import { flatLength, writeVariables } from '../backend/wasm-kernels.ts';
+import { flatLength, writeVariables } from '../backend/transfer.ts';
 import type { DecodeConfig, ModelConfig } from '../config/schema.ts';
 import type { NmtModel } from '../models/types.ts';
 import type { SubwordPair } from '../subword/types.ts';
 import { WorkerLink } from '../util/worker.ts';
 import type { Hypothesis, SearchOptions } from './search.ts';
 import { batchSources, fillBatch, planLines, type TranslateOptions, type Translation } from './translate.ts';
+
+/**
+ * Sentences each decoding worker must have for starting it to pay: a worker takes 1–2 s to start
+ * (its own backend and a copy of the weights), about the time one thread takes to decode 20–100
+ * sentences (docs/performance.md); a single line took 3.5–4 s on 2 workers and 1.7 s without.
+ */
+export const MIN_SENTENCES_PER_WORKER = 64;
+
+/**
+ * How many decoding workers `sentences` (Infinity: a stream with more to come) in batches of
+ * `batchSize` are worth, at most `threads`; 1 means decode on the calling thread, with no pool.
+ */
+export function decodeWorkers(threads: number, sentences: number, batchSize: number): number {
+  return Math.max(1, Math.min(threads, Math.floor(sentences / MIN_SENTENCES_PER_WORKER), Math.ceil(sentences / batchSize)));
+}
 
 /** What a worker needs to build its copy of the model. */
 export interface DecoderSpec {

@@ -101,6 +101,24 @@ export function* arrayWindows(lines: string[], size: number): Generator<string[]
   for (let i = 0; i < lines.length; i += size) yield lines.slice(i, i + size);
 }
 
+/**
+ * The first window of a stream (empty when there is none), read now, and the whole stream again,
+ * that window included: how many decoding workers to start is decided on what arrived first.
+ */
+export async function peekFirst(windows: AsyncIterable<string[]>): Promise<{ first: string[]; all: AsyncIterable<string[]> }> {
+  const it = windows[Symbol.asyncIterator]();
+  const head = await it.next();
+  async function* all(): AsyncGenerator<string[]> {
+    try {
+      for (let r = head; !r.done; r = await it.next()) yield r.value;
+    } finally {
+      // Stopped early (the reader of stdout went away): let the source close its input.
+      await it.return?.();
+    }
+  }
+  return { first: head.done ? [] : head.value, all: all() };
+}
+
 export function formatSummary(s: StreamSummary): string {
   const rate = (n: number) => (s.seconds > 0 ? (n / s.seconds).toFixed(1) : '-');
   const extra = [s.empty ? `${s.empty} empty` : '', s.truncated ? `${s.truncated} truncated` : ''].filter(Boolean).join(', ');

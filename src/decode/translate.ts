@@ -4,6 +4,7 @@
  * Empty lines stay empty lines; over-long lines are truncated (with a warning), never dropped.
  */
 import type { DecodeConfig, ModelConfig } from '../config/schema.ts';
+import { modelFacts } from '../models/facts.ts';
 import type { NmtModel } from '../models/types.ts';
 import type { SubwordPair } from '../subword/types.ts';
 import { beamSearch } from './beam.ts';
@@ -41,11 +42,12 @@ export interface TranslateOptions {
 
 /** Longest source (subword tokens) the model is fed: max_input_len, and a Transformer's positions. */
 export function sourceLimit(model: ModelConfig, decode: DecodeConfig): number {
-  return model.type === 'transformer' ? Math.min(decode.max_input_len, model.max_positions) : decode.max_input_len;
+  return Math.min(decode.max_input_len, modelFacts(model).maxPositions);
 }
 
 /** Search settings from the decode config and the subword models' special ids. */
 export function searchOptions(model: ModelConfig, decode: DecodeConfig, subwords: SubwordPair, attention = false): SearchOptions {
+  const { maxPositions } = modelFacts(model);
   return {
     bosId: subwords.tgt.bosId,
     eosId: subwords.tgt.eosId,
@@ -53,7 +55,7 @@ export function searchOptions(model: ModelConfig, decode: DecodeConfig, subwords
     maxLenA: decode.max_len_a,
     maxLenB: decode.max_len_b,
     // A Transformer feeds bos + every token but the last at positions 0 … max_positions − 1.
-    maxLenCap: model.type === 'transformer' ? model.max_positions - 1 : undefined,
+    maxLenCap: Number.isFinite(maxPositions) ? maxPositions - 1 : undefined,
     minLen: decode.min_len,
     attention,
   };

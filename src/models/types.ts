@@ -40,7 +40,17 @@ export interface StepOutput {
   attention?: tf.Tensor2D;
 }
 
-export interface NmtModel {
+/** Facts about a family (src/models/facts.ts), so that no code outside models/ switches on its type. */
+export interface ModelFacts {
+  /** Longest sequence the model can take, source or target: a Transformer's position table; Infinity for the RNNs. */
+  readonly maxPositions: number;
+  /** Whether the model has attention weights over the source (forwardWithAttention, StepOutput.attention). */
+  readonly hasAttention: boolean;
+  /** The model's width: a Transformer's d_model, an RNN's hidden size (what noam's learning rate scales by). */
+  readonly width: number;
+}
+
+export interface NmtModel extends ModelFacts {
   readonly config: ModelConfig;
   readonly srcVocabSize: number;
   readonly tgtVocabSize: number;

@@ -11,10 +11,11 @@ import { loadConfigFile } from '../config/load.ts';
 import { prepareData } from '../data/prepare.ts';
 import { activeBackend } from '../backend/index.ts';
 import { loadTranslator } from '../decode/load.ts';
-import { DecodePool } from '../decode/parallel.ts';
+import { decodeWorkers, DecodePool } from '../decode/parallel.ts';
 import { formatAttention, translateLines, type Translation } from '../decode/translate.ts';
 import { evaluate, type EvalReport } from '../metrics/evaluate.ts';
 import { plotAttention, plotCurves, plotLength } from '../report/plots/index.ts';
+import { writeLengthScores } from '../report/plots/length.ts';
 import { LAYOUT, RunDir } from '../run/rundir.ts';
 import { trainSubwords } from '../subword/index.ts';
 import { train, type TrainSummary } from '../train/trainer.ts';
@@ -37,6 +38,13 @@ export interface QuickstartOptions {
   threads?: number;
   log: Logger;
   signal?: AbortSignal;
+}
+
+/** Training was stopped by a signal (its checkpoint saved): the later stages did not run. */
+export class QuickstartInterrupted extends Error {
+  constructor(readonly train: TrainSummary) {
+    super(`interrupted at step ${train.step}`);
+  }
 }
 
 export interface QuickstartResult {
@@ -93,19 +101,19 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
   await trainSubwords(run, log);
   log.info(`[4/6] mt train (${config.model.type})`);
   const summary = await train(run, { log, signal: opts.signal, threads: opts.threads });
-  if (summary.stopped === 'interrupted') throw new Error('interrupted');
+  if (summary.stopped === 'interrupted') throw new QuickstartInterrupted(summary);
 
   log.info('[5/6] mt translate (test split)');
   const translator = await loadTranslator(run, { warn: (m) => log.warn(m) });
   const sources = readLines(run.path(LAYOUT.data, 'test.src'));
   // A fixed-context seq2seq model has no attention to draw (the seq2seq-vs-attention experiment).
-  const withAttention = config.model.type !== 'seq2seq';
+  const withAttention = translator.model.hasAttention;
   const decodeOpts = { attention: withAttention, warn: (m: string) => log.warn(m) };
-  const threads = opts.threads ?? 1;
+  const workers = decodeWorkers(opts.threads ?? 1, sources.length, config.decode.batch_size);
   let translations: Translation[];
-  if (threads > 1) {
+  if (workers > 1) {
     // Worker threads decode whole batches; the output is the same as on one thread.
-    const pool = await DecodePool.start(threads, translator.model, activeBackend()?.name ?? 'wasm');
+    const pool = await DecodePool.start(workers, translator.model, activeBackend()?.name ?? 'wasm');
     try {
       translations = await pool.translateLines(translator.subwords, sources, config.decode, decodeOpts);
     } finally {
@@ -142,13 +150,8 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
     },
   );
   writeJsonAtomic(run.path(LAYOUT.scores, 'test.json'), scores);
+  writeLengthScores(run.root, scores);
   const system = scores.systems[0]!;
-  writeJsonAtomic(
-    run.path(LAYOUT.scores, 'by-length.json'),
-    system.length_buckets
-      .filter((b) => b.segments > 0 && b.scores.bleu !== undefined)
-      .map((b) => ({ bucket: b.label, score: b.scores.bleu, segments: b.segments })),
-  );
   const bleu = system.scores.bleu?.score ?? NaN;
   const chrf = system.scores.chrf?.score ?? NaN;
   run.recordStage('eval', { bleu, chrf, file: path.join(LAYOUT.scores, 'test.json') });

@@ -233,12 +233,13 @@ export async function compareRuns(options: CompareOptions): Promise<CompareRepor
 
   // Sources and references first: a mismatch is found before anything is translated.
   const files = runs.map((r) => fileNames(r, split));
-  const texts = files.map((f) => {
+  const texts: { src: NamedLines; tgt: NamedLines }[] = [];
+  for (const f of files) {
     for (const file of [f.src, f.tgt]) {
       if (!fs.existsSync(file)) throw new UserError(`${file}: no such file (run mt prepare first, or check --split)`);
     }
-    return { src: { name: f.src, lines: readLines(f.src) }, tgt: { name: f.tgt, lines: readLines(f.tgt) } };
-  });
+    texts.push({ src: { name: f.src, lines: await readLines(f.src) }, tgt: { name: f.tgt, lines: await readLines(f.tgt) } });
+  }
   for (const t of texts.slice(1)) {
     checkSame(texts[0]!.src, t.src);
     checkSame(texts[0]!.tgt, t.tgt);
@@ -252,7 +253,7 @@ export async function compareRuns(options: CompareOptions): Promise<CompareRepor
   for (const [k, run] of runs.entries()) {
     const hyp = files[k]!.hyp;
     const translated = !fs.existsSync(hyp);
-    const lines = translated ? await translateSplit(run, split, [...sources.lines], hyp, options.backend, log) : readLines(hyp);
+    const lines = translated ? await translateSplit(run, split, [...sources.lines], hyp, options.backend, log) : await readLines(hyp);
     // Checked here, not left to evaluate, so the error names the file rather than the run's label.
     if (lines.length !== sources.lines.length) {
       throw new UserError(`${hyp} has ${lines.length} lines but ${sources.name} has ${sources.lines.length}; translate the split again (mt translate --run ${run.root})`);

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../errors.ts';
-import { fsUserError, processAlive } from '../util/atomic.ts';
+import { fsUserError, processAlive, writeAll } from '../util/atomic.ts';
 
 interface LockOwner {
   pid: number;
@@ -36,7 +36,7 @@ export function acquireRunLock(runRoot: string, stage: string): RunLock {
     try {
       const fd = fs.openSync(file, 'wx');
       try {
-        fs.writeSync(fd, JSON.stringify(me));
+        writeAll(fd, Buffer.from(JSON.stringify(me)));
       } catch (e) {
         // A full disk: leave no empty lock behind.
         fs.closeSync(fd);

@@ -72,6 +72,10 @@ export function identityOf(config: Config): Record<string, unknown> {
   return Object.fromEntries(IDENTITY_SECTIONS.map((s) => [s, config[s]]));
 }
 
+function identityHashOf(config: Config): string {
+  return sha256(canonicalJson(identityOf(config)));
+}
+
 /** Key paths whose values differ between two configs (for "this run was made with …" messages). */
 export function diffKeys(a: unknown, b: unknown, prefix = ''): string[] {
   if (canonicalJson(a) === canonicalJson(b)) return [];
@@ -84,10 +88,13 @@ export function diffKeys(a: unknown, b: unknown, prefix = ''): string[] {
 export class RunDir {
   readonly root: string;
   readonly config: Config;
+  /** Whether config.yaml and the manifest's hashes still have to be written for `config`. */
+  private uncommitted: boolean;
 
-  private constructor(root: string, config: Config) {
+  private constructor(root: string, config: Config, uncommitted = false) {
     this.root = root;
     this.config = config;
+    this.uncommitted = uncommitted;
   }
 
   path(...parts: string[]): string {
@@ -96,48 +103,63 @@ export class RunDir {
 
   /**
    * Create a run directory for `config`, or reuse one made from the same experiment.
-   * A run made from a different config is refused unless `force` (then its config is replaced).
+   * A run pinned to a different config is refused unless `force` (then its config is replaced).
+   * Only a finished stage pins a config: a first stage that failed (a typo in a corpus path)
+   * leaves the run open to the corrected config.
+   *
+   * A new directory gets its config at once. An existing one's config.yaml and manifest are
+   * rewritten at once too, or, with `deferCommit`, only by `commitConfig()` or `recordStage()`:
+   * a stage that fails then leaves the run's config as it was.
    */
-  static create(root: string, config: Config, opts: { force?: boolean } = {}): RunDir {
+  static create(root: string, config: Config, opts: { force?: boolean; deferCommit?: boolean } = {}): RunDir {
     const abs = path.resolve(root);
     if (fs.existsSync(abs) && !fs.statSync(abs).isDirectory()) {
       throw new UserError(`${root}: exists and is not a directory (expected a run directory)`);
     }
-    const manifestPath = path.join(abs, LAYOUT.manifest);
-    const identityHash = sha256(canonicalJson(identityOf(config)));
-    const now = new Date().toISOString();
-    let manifest: Manifest;
-    if (fs.existsSync(manifestPath)) {
+    const run = new RunDir(abs, config, true);
+    if (fs.existsSync(path.join(abs, LAYOUT.manifest))) {
       const existing = RunDir.open(abs);
-      manifest = existing.readManifest();
-      if (manifest.identity_hash !== identityHash && !opts.force) {
+      const manifest = existing.readManifest();
+      const pinned = Object.keys(manifest.stages).length > 0;
+      if (pinned && manifest.identity_hash !== identityHashOf(config) && !opts.force) {
         const changed = diffKeys(identityOf(existing.config), identityOf(config));
         const shown = changed.slice(0, 4).join(', ') + (changed.length > 4 ? `, … (${changed.length} keys)` : '');
         throw new UserError(
           `${root}: run directory was made from a different config (changed: ${shown}); use another --run directory or pass --force to reuse it`,
         );
       }
+      if (!opts.deferCommit) run.commitConfig();
     } else {
       try {
         fs.mkdirSync(abs, { recursive: true });
       } catch (e) {
         throw new UserError(`${root}: cannot create run directory (${(e as { code?: string }).code ?? String(e)})`);
       }
-      manifest = {
-        format: 'mt-run',
-        format_version: RUN_FORMAT_VERSION,
-        mt_version: MT_VERSION,
-        created_at: now,
-        updated_at: now,
-        identity_hash: identityHash,
-        config_hash: '',
-        stages: {},
-      };
+      // Nothing to lose in a new directory, and a manifest with no stage pins nothing.
+      run.commitConfig();
     }
-    const run = new RunDir(abs, config);
-    writeFileAtomic(run.path(LAYOUT.config), configToYaml(config));
-    run.writeManifest({ ...manifest, identity_hash: identityHash, config_hash: sha256(canonicalJson(config)), updated_at: now });
     return run;
+  }
+
+  /** Write config.yaml and the manifest's config hashes for this run's config, if not done yet. */
+  commitConfig(): void {
+    if (!this.uncommitted) return;
+    const now = new Date().toISOString();
+    const manifest: Manifest = fs.existsSync(this.path(LAYOUT.manifest))
+      ? this.readManifest()
+      : {
+          format: 'mt-run',
+          format_version: RUN_FORMAT_VERSION,
+          mt_version: MT_VERSION,
+          created_at: now,
+          updated_at: now,
+          identity_hash: '',
+          config_hash: '',
+          stages: {},
+        };
+    writeFileAtomic(this.path(LAYOUT.config), configToYaml(this.config));
+    this.writeManifest({ ...manifest, identity_hash: identityHashOf(this.config), config_hash: sha256(canonicalJson(this.config)), updated_at: now });
+    this.uncommitted = false;
   }
 
   /** Open an existing run directory; its config.yaml is the only config it needs. */
@@ -167,8 +189,9 @@ export class RunDir {
     writeJsonAtomic(this.path(LAYOUT.manifest), m);
   }
 
-  /** Record that a stage finished, with whatever details it wants to keep. */
+  /** Record that a stage finished, with whatever details it wants to keep (committing the config it ran with). */
   recordStage(stage: string, details: Record<string, unknown> = {}): void {
+    this.commitConfig();
     const m = this.readManifest();
     const now = new Date().toISOString();
     m.stages[stage] = { ...details, finished_at: now };

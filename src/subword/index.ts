@@ -128,7 +128,10 @@ export async function trainSubwords(run: RunDir, log: Logger): Promise<VocabSumm
       const progress = progressFor(log, `vocab ${name}`);
       let proto: ModelProto;
       try {
-        proto = trainSentencePiece(lines, trainerOptions(cfg, inputs, name, run.config.seed), progress.report);
+        // The model records its inputs: relative to the run, so that its bytes (and hash, which
+        // checkpoints are matched by) do not change when the run is moved or copied.
+        const recorded = inputs.map((f) => path.relative(run.root, f));
+        proto = trainSentencePiece(lines, trainerOptions(cfg, recorded, name, run.config.seed), progress.report);
       } finally {
         progress.stop();
       }

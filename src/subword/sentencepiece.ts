@@ -12,6 +12,9 @@ import { UserError } from '../errors.ts';
 import { PieceType, ProtoError, TRAINER_DEFAULTS, decodeModelProto, type ModelPiece, type ModelProto } from './model-proto.ts';
 import type { SubwordModel } from './types.ts';
 
+/** Models are a few MB (a million pieces: about 30 MB); more is not one, and is not read. */
+const MAX_MODEL_BYTES = 256 << 20;
+
 export class SentencePieceModel implements SubwordModel {
   readonly file: string;
   readonly type: 'bpe' | 'unigram';
@@ -48,8 +51,14 @@ export class SentencePieceModel implements SubwordModel {
     const abs = path.resolve(file);
     let bytes: Buffer;
     try {
+      const st = fs.statSync(abs);
+      // A device (subword.model.joint: /dev/zero) would be read forever.
+      if (st.isCharacterDevice()) throw new UserError(`${file}: a character device, not a SentencePiece model file`);
+      if (!st.isFile() && !st.isDirectory()) throw new UserError(`${file}: not a regular file, expected a SentencePiece model file`);
+      if (st.size > MAX_MODEL_BYTES) throw new UserError(`${file}: ${st.size} bytes, too large for a SentencePiece model (at most ${MAX_MODEL_BYTES})`);
       bytes = fs.readFileSync(abs);
     } catch (e) {
+      if (e instanceof UserError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? String(e));
       throw new UserError(`${file}: cannot read SentencePiece model (${why})`);

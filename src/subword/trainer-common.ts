@@ -3,6 +3,7 @@
  * normalizing sentences, choosing the alphabet by character coverage, the rules a piece must
  * follow, splitting into words, the special pieces at fixed ids, and assembling the `.model`.
  */
+import { MIN_VOCAB_SIZE } from '../config/sections/subword.ts';
 import { UserError } from '../errors.ts';
 import { seededRandom } from '../util/random.ts';
 import { PieceType, type ModelProto, type TrainerSpec } from './model-proto.ts';
@@ -253,9 +254,14 @@ export function countWords(sentences: string[]): [string, number][] {
 export function buildModel(opts: TrainerOptions, meta: Map<number, MetaPiece>, trained: [string, number][]): ModelProto {
   const total = meta.size + trained.length;
   if (total < opts.vocabSize) {
-    throw new UserError(
-      `subword.vocab_size: ${opts.vocabSize} is too large for this corpus: at most ${total} pieces can be made (set subword.vocab_size to ${total} or less)`,
-    );
+    // Below the schema's minimum a smaller vocab_size is no advice: only more characters help.
+    const fix =
+      total >= MIN_VOCAB_SIZE
+        ? `set subword.vocab_size to ${total} or less`
+        : opts.characterCoverage < 1
+          ? `raise subword.character_coverage (now ${opts.characterCoverage}); subword.vocab_size cannot go below ${MIN_VOCAB_SIZE}`
+          : `train on more text; subword.vocab_size cannot go below ${MIN_VOCAB_SIZE}`;
+    throw new UserError(`subword.vocab_size: ${opts.vocabSize} is too large for this corpus: at most ${total} pieces can be made (${fix})`);
   }
   const pieces: ModelProto['pieces'] = [];
   let next = 0;

@@ -10,7 +10,7 @@
  * wasm that made a training step ~30% faster (docs/performance.md).
  */
 import * as tf from '@tensorflow/tfjs';
-import { logSumExp } from '../models/common/layers.ts';
+import { logSumExp } from '../models/common/ops.ts';
 
 export interface LossTerms {
   /** Mean smoothed loss per real target token: what training minimises. */

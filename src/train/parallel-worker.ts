@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.ts';
-import { loadVariables, readFloats } from '../backend/wasm-kernels.ts';
+import { loadVariables, readFloats } from '../backend/transfer.ts';
 import { errorMessage } from '../errors.ts';
 import { createModel } from '../models/index.ts';
 import type { ReplicaSpec, ShardRequest, WorkerReply } from './parallel.ts';

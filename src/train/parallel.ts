@@ -17,13 +17,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ConcreteBackend } from '../backend/names.ts';
-import { flatLength, floatTensor, writeVariables } from '../backend/wasm-kernels.ts';
+import { flatLength, floatTensor, writeVariables } from '../backend/transfer.ts';
 import type { ModelConfig } from '../config/schema.ts';
 import type { NmtModel } from '../models/types.ts';
 import { WorkerLink } from '../util/worker.ts';
 import type { Pair, SpecialIds } from './batching.ts';
 import type { Gradients } from './optimizer.ts';
-import { batchGradients, type BatchGradients, type UpdateSettings } from './step.ts';
+import { batchGradients, type BatchGradients, type GradientSource, type UpdateSettings } from './step.ts';
 
 /** What a worker needs to build its replica; its weights arrive before the first shard. */
 export interface ReplicaSpec {
@@ -75,7 +75,7 @@ export function splitByTokens(pairs: Pair[], n: number): Pair[][] {
   return shards;
 }
 
-export class DataParallel {
+export class DataParallel implements GradientSource {
   /** The weights' buffers as last shared (tfjs gives a variable a new buffer when assigned). */
   private sharedWeights: object[] = [];
 

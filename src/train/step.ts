@@ -2,8 +2,8 @@
  * One optimizer update as `mt train` makes it (also timed by bench/train-throughput.ts): the
  * label-smoothed loss of each batch and its gradients, averaged over the batches (as if they
  * were one), clipped by global norm and applied by the optimizer. When the loss or the norm is
- * not finite nothing is applied, so the weights stay the last good ones. With a DataParallel,
- * each batch's gradients are computed on all cores (src/train/parallel.ts).
+ * not finite nothing is applied, so the weights stay the last good ones. With a GradientSource
+ * (DataParallel, src/train/parallel.ts), each batch's gradients are computed on all cores.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../config/schema.ts';
@@ -11,7 +11,6 @@ import type { NmtModel } from '../models/types.ts';
 import { disposeBatch, makeBatch, type Pair, type SpecialIds } from './batching.ts';
 import { labelSmoothedLoss } from './loss.ts';
 import { Adam, clipByGlobalNorm, GradientAccumulator, type Gradients } from './optimizer.ts';
-import type { DataParallel } from './parallel.ts';
 
 export type UpdateSettings = Pick<TrainConfig, 'teacher_forcing' | 'label_smoothing' | 'clip_norm'>;
 
@@ -22,7 +21,7 @@ export interface UpdateResult {
   nll: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
-  /** False when the loss or the norm was not finite (the update was skipped). */
+  /** False when the loss or the norm was not finite, or the loss above maxLoss (the update was skipped). */
   applied: boolean;
 }
 
@@ -33,6 +32,14 @@ export interface BatchGradients {
   loss: number;
   /** Summed −log p(gold). */
   nll: number;
+}
+
+/**
+ * Computes a batch's loss and gradients somewhere other than on this thread alone: DataParallel
+ * (src/train/parallel.ts) shares each batch out over worker threads. Same result as batchGradients.
+ */
+export interface GradientSource {
+  gradients(model: NmtModel, pairs: Pair[], ids: SpecialIds, settings: UpdateSettings): Promise<BatchGradients>;
 }
 
 /** The loss of the sentence pairs `pairs` and its gradients, on this thread. */
@@ -59,7 +66,8 @@ export function batchGradients(model: NmtModel, pairs: Pair[], ids: SpecialIds, 
 
 /**
  * One update over `batches` (each a batch's sentence pairs) at learning rate `lr`, the
- * gradients computed here or, with `parallel`, on all its ranks.
+ * gradients computed here or, with `parallel`, by it (on all its ranks). A loss above `maxLoss`
+ * (a diverged model: finite but huge) is not applied either.
  */
 export async function optimizerUpdate(
   model: NmtModel,
@@ -68,7 +76,8 @@ export async function optimizerUpdate(
   ids: SpecialIds,
   settings: UpdateSettings,
   lr: number,
-  parallel?: DataParallel,
+  parallel?: GradientSource,
+  maxLoss = Infinity,
 ): Promise<UpdateResult> {
   const accumulator = new GradientAccumulator();
   let loss = 0;
@@ -86,7 +95,7 @@ export async function optimizerUpdate(
     tf.dispose(Object.values(mean));
     const gradNorm = norm.dataSync()[0]!;
     norm.dispose();
-    const applied = Number.isFinite(loss) && Number.isFinite(gradNorm);
+    const applied = Number.isFinite(loss) && loss <= maxLoss && Number.isFinite(gradNorm);
     if (applied) optimizer.apply(grads, lr);
     tf.dispose(Object.values(grads));
     return { loss, nll, gradNorm, applied };

@@ -7,7 +7,7 @@
  * Exact resume: a checkpoint holds weights, Adam moments, step, schedule state, the model's
  * random stream (dropout, teacher forcing) and the data position, so a resumed run computes
  * the same losses as one that was never interrupted. An aborted signal (Ctrl-C) saves a
- * checkpoint after the current step; a NaN/Inf loss stops before the update, so the last
+ * checkpoint after the current step; a NaN/Inf or exploding loss stops before the update, so the last
  * checkpoint stays the last good one.
  */
 import * as fs from 'node:fs';
@@ -16,6 +16,7 @@ import { activeBackend, isOutOfMemory } from '../backend/index.ts';
 import {
   assignWeights,
   checkpointName,
+  checkSubwords,
   listCheckpoints,
   readCheckpoint,
   removeStaleTemps,
@@ -24,7 +25,7 @@ import {
   toTensors,
   type CheckpointContents,
 } from '../checkpoint/index.ts';
-import type { ModelConfig, TrainConfig } from '../config/schema.ts';
+import type { TrainConfig } from '../config/schema.ts';
 import { UserError } from '../errors.ts';
 import { createModel } from '../models/index.ts';
 import type { NmtModel } from '../models/types.ts';
@@ -113,11 +114,6 @@ function metricValue(v: ValidationResult, metric: StopMetric): number {
   return value;
 }
 
-/** The size noam scales by: the Transformer's d_model, an RNN's hidden size. */
-function modelSize(model: ModelConfig): number {
-  return model.type === 'transformer' ? model.d_model : model.hidden_size;
-}
-
 /** Refuse to start without the prepared data, naming the stage to run (loadSubwords does the same for `mt vocab`). */
 function requirePreparedData(run: RunDir): void {
   for (const split of ['train', 'valid']) {
@@ -165,6 +161,13 @@ function formatDuration(seconds: number): string {
 
 const round = (x: number, digits = 4): number => Number(x.toFixed(digits));
 
+/**
+ * A loss per token above this many times ln(vocabulary size) (a uniform guess's loss) means the
+ * model diverged even though the numbers are finite (a learning rate of 1e10 gives 2e11): training
+ * stops there instead of validating garbage for minutes.
+ */
+const MAX_LOSS_FACTOR = 10;
+
 class Trainer {
   private readonly cfg: TrainConfig;
   private readonly batching: BatchingOptions;
@@ -185,6 +188,8 @@ class Trainer {
   private interval = { steps: 0, loss: 0, nll: 0, tokens: 0, seconds: 0 };
   /** The rate the latest update used. */
   private lastLr = 0;
+  /** Loss per token beyond which the model counts as diverged (MAX_LOSS_FACTOR). */
+  private readonly maxLoss: number;
   private progress: Progress = { update() {}, stop() {} };
 
   constructor(
@@ -200,6 +205,7 @@ class Trainer {
     this.validBatches = planInOrder(data.valid, this.batching);
     this.metricsFile = run.path(LAYOUT.logs, 'metrics.jsonl');
     this.model = createModel(run.config.model, subwords.src.vocabSize, subwords.tgt.vocabSize, run.config.seed);
+    this.maxLoss = MAX_LOSS_FACTOR * Math.log(this.model.tgtVocabSize);
     this.optimizer = new Adam(this.model.namedVariables, {
       decoupled: this.cfg.optimizer === 'adamw',
       beta1: this.cfg.betas[0],
@@ -207,7 +213,7 @@ class Trainer {
       weightDecay: this.cfg.weight_decay,
     });
     const lr = this.cfg.learning_rate;
-    this.schedule = new LrSchedule(this.cfg.schedule, lr, modelSize(run.config.model));
+    this.schedule = new LrSchedule(this.cfg.schedule, lr, this.model.width);
     this.stream = BatchStream.fromSeed(data.train, this.batching, run.config.seed);
     this.state = {
       step: 0,
@@ -266,7 +272,7 @@ class Trainer {
           `train.schedule.type changed from ${t.schedule.type} to ${this.cfg.schedule.type} since ${name}; pass --reset-schedule to restart the schedule`,
         );
       }
-      this.schedule = new LrSchedule(this.cfg.schedule, this.cfg.learning_rate, modelSize(this.run.config.model), t.schedule);
+      this.schedule = new LrSchedule(this.cfg.schedule, this.cfg.learning_rate, this.model.width, t.schedule);
     }
     this.stream = new BatchStream(this.data.train, this.batching, t.data);
     const changed = diffKeys(t.train_config, this.cfg, 'train');
@@ -291,7 +297,7 @@ class Trainer {
     truncateMetrics(this.metricsFile, this.state.step);
     const already = this.finished();
     if (already) {
-      log.info(`training already finished at step ${this.state.step} (${already}); nothing to do`);
+      log.info(`training already finished at step ${this.state.step} (${already}); nothing to do; to train further: ${this.trainFurther(already)}`);
       return this.summary(already, resumedFrom);
     }
     const perEpoch = Math.ceil(this.stream.batchesPerEpoch / this.cfg.accum_steps);
@@ -393,7 +399,7 @@ class Trainer {
     const lr = this.schedule.rate();
     let update: Awaited<ReturnType<typeof optimizerUpdate>>;
     try {
-      update = await optimizerUpdate(this.model, this.optimizer, this.nextBatches(counted), this.ids, this.cfg, lr, this.parallel);
+      update = await optimizerUpdate(this.model, this.optimizer, this.nextBatches(counted), this.ids, this.cfg, lr, this.parallel, this.maxLoss);
     } catch (e) {
       if (isOutOfMemory(e)) throw this.outOfMemory(this.state.step + 1, counted.batch);
       throw e;
@@ -401,7 +407,7 @@ class Trainer {
     const { loss, nll, gradNorm, applied } = update;
     const tokens = counted.tokens;
     const nextStep = this.state.step + 1;
-    if (!applied) throw this.divergence(nextStep, Number.isFinite(loss) ? `gradient norm is ${gradNorm}` : `loss is ${loss}`);
+    if (!applied) throw this.divergence(nextStep, !Number.isFinite(loss) ? `loss is ${loss}` : loss > this.maxLoss ? this.exploded('loss', loss) : `gradient norm is ${gradNorm}`);
     this.lastLr = lr;
     this.schedule.advance();
     this.state.step = nextStep;
@@ -449,16 +455,36 @@ class Trainer {
     this.interval = { steps: 0, loss: 0, nll: 0, tokens: 0, seconds: 0 };
   }
 
-  /** The error that stops a diverged run, naming the checkpoint that stays the last good one. */
+  /** The command that trains past `reason` (the limit raised; no --force needed, see src/cli/common.ts). */
+  private trainFurther(reason: Exclude<StopReason, 'interrupted'>): string {
+    const set =
+      reason === 'max_steps'
+        ? `train.max_steps=${2 * this.state.step}`
+        : reason === 'max_epochs'
+          ? `train.max_epochs=${2 * this.cfg.max_epochs}`
+          : `train.early_stopping.patience=${2 * this.cfg.early_stopping.patience}`;
+    return `mt train --run ${this.run.root} --set ${set}`;
+  }
+
+  private exploded(what: string, loss: number): string {
+    return `${what} ${loss.toExponential(2)} is above ${this.maxLoss.toFixed(1)} (${MAX_LOSS_FACTOR} × ln of the ${this.model.tgtVocabSize}-piece vocabulary): the model diverged`;
+  }
+
+  /** The error that stops a diverged run, naming the checkpoint that stays the last good one and what to change. */
   private divergence(step: number, what: string): UserError {
     const kept = this.lastSaved ? `the last good checkpoint is ${this.lastSaved}` : 'no checkpoint was saved yet';
-    return new UserError(`step ${step}: ${what}; training stopped (${kept}). Lower train.learning_rate or raise warmup_steps`);
+    const { learning_rate: lr, schedule } = this.cfg;
+    return new UserError(
+      `step ${step}: ${what}; training stopped (${kept}). Lower train.learning_rate (now ${lr.toExponential()}) ` +
+        `or raise train.schedule.warmup_steps (now ${schedule.warmup_steps}), e.g. --set train.learning_rate=${(lr / 10).toExponential()} --force`,
+    );
   }
 
   private validate(): ValidationResult {
     const { loss, ppl } = validationLoss(this.model, this.data.valid, this.validBatches, this.ids);
     // Diverged weights: stop before translating with them (and before saving them).
     if (!Number.isFinite(loss)) throw this.divergence(this.state.step, `validation loss is ${loss}`);
+    if (loss > this.maxLoss) throw this.divergence(this.state.step, this.exploded('validation loss', loss));
     const scores = validationScores(this.model, this.subwords, this.data.validSrc, this.data.validTgt, this.run.config.decode, this.run.config.eval);
     return { step: this.state.step, loss: round(loss, 6), ppl: round(ppl, 4), bleu: round(scores.bleu), chrf: round(scores.chrf) };
   }
@@ -543,7 +569,9 @@ class Trainer {
 /** The checkpoint to resume from: the newest intact one, if any. */
 function resumePoint(run: RunDir, log: Logger): CheckpointContents | undefined {
   if (listCheckpoints(run).length === 0) return undefined;
-  return readCheckpoint(resolveCheckpoint(run, 'last', (msg) => log.warn(msg)));
+  const contents = readCheckpoint(resolveCheckpoint(run, 'last', (msg) => log.warn(msg)));
+  checkSubwords(run, contents.state, contents.dir);
+  return contents;
 }
 
 /**
@@ -557,6 +585,8 @@ export async function train(run: RunDir, opts: TrainOptions): Promise<TrainSumma
   removeStaleTemps(run);
   const trainer = new Trainer(run, subwords, data, opts, resumePoint(run, opts.log));
   try {
+    // The checkpoint to resume fits this config: from here on the run is trained with it.
+    run.commitConfig();
     return await trainer.train();
   } finally {
     trainer.dispose();

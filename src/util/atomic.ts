@@ -99,6 +99,19 @@ export interface AtomicWriteHooks {
   beforeRename?: (tempPath: string) => void;
 }
 
+/**
+ * Write all of `bytes` at the file's position. write(2) on a nearly full disk writes less than
+ * asked and succeeds; only the next call fails with ENOSPC, so one call is not enough.
+ */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) {
+    const n = fs.writeSync(fd, bytes, done, bytes.length - done);
+    // Nothing written and no error: treat as a full disk rather than loop forever.
+    if (n <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    done += n;
+  }
+}
+
 export function writeFileAtomic(
   target: string,
   data: string | Uint8Array,
@@ -109,7 +122,7 @@ export function writeFileAtomic(
   try {
     const fd = fs.openSync(tmp, 'w');
     try {
-      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);

@@ -15,6 +15,7 @@ import { readLines } from '../../metrics/inputs.ts';
 import { BLEU_TOKENIZERS, type BleuTokenizerName } from '../../metrics/tokenizers.ts';
 import { METRIC_IDS, type MetricId } from '../../metrics/types.ts';
 import { runVectorsCase, VectorsCaseSchema } from '../../metrics/vectors.ts';
+import { writeLengthScores } from '../../report/plots/length.ts';
 import { LAYOUT, RunDir } from '../../run/rundir.ts';
 import { writeJsonAtomic } from '../../util/atomic.ts';
 import { startProgress } from '../../util/progress.ts';
@@ -54,11 +55,13 @@ function collect(value: string, previous: string[] = []): string[] {
 
 function intFlag(flag: string, value: string, min: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UserError(`${flag} ${value}: expected an integer ≥ ${min}`);
+  // Number('') is 0: an empty value must not pass as a seed of 0.
+  if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new UserError(`${flag} ${value.trim() === '' ? `'${value}'` : value}: expected an integer ≥ ${min}`);
   return n;
 }
 
 function parseMetrics(list: string): MetricId[] {
+  if (list.trim() === '') throw new UserError(`-m/--metrics '${list}': give at least one of ${METRIC_IDS.join(', ')}`);
   const ids = list.split(',').map((m) => m.trim().toLowerCase()).filter(Boolean);
   for (const id of ids) {
     if (!(METRIC_IDS as readonly string[]).includes(id)) {
@@ -76,20 +79,29 @@ function parseBuckets(list: string): number[] {
 function evalOptions(flags: EvalFlags, config: EvalConfig): EvalOptions {
   if (flags.pairedBs && flags.pairedAr) throw new UserError('--paired-bs and --paired-ar: choose one test');
   return {
-    metrics: flags.metrics ? parseMetrics(flags.metrics) : config.metrics,
+    metrics: flags.metrics !== undefined ? parseMetrics(flags.metrics) : config.metrics,
     tokenize: flags.tokenize ?? config.tokenize,
     lowercase: flags.lowercase ?? config.lowercase,
     confidence: !!flags.confidence,
     paired: flags.pairedBs ? 'bs' : flags.pairedAr ? 'ar' : null,
-    bootstrapSamples: flags.samples ? intFlag('--samples', flags.samples, 1) : config.bootstrap_samples,
-    randomizationTrials: flags.trials ? intFlag('--trials', flags.trials, 1) : DEFAULT_RANDOMIZATION_TRIALS,
-    seed: flags.seed ? intFlag('--seed', flags.seed, 0) : config.seed,
-    lengthBuckets: flags.lengthBuckets ? parseBuckets(flags.lengthBuckets) : config.length_buckets,
+    bootstrapSamples: flags.samples !== undefined ? intFlag('--samples', flags.samples, 1) : config.bootstrap_samples,
+    randomizationTrials: flags.trials !== undefined ? intFlag('--trials', flags.trials, 1) : DEFAULT_RANDOMIZATION_TRIALS,
+    seed: flags.seed !== undefined ? intFlag('--seed', flags.seed, 0) : config.seed,
+    lengthBuckets: flags.lengthBuckets !== undefined ? parseBuckets(flags.lengthBuckets) : config.length_buckets,
   };
 }
 
-function named(file: string): NamedLines {
-  return { name: file === '-' ? 'stdin' : file, lines: readLines(file) };
+async function named(file: string): Promise<NamedLines> {
+  return { name: file === '-' ? 'stdin' : file, lines: await readLines(file) };
+}
+
+/** `-r` is `--run` in every other command: say so when it is given a run directory here. */
+function checkRefs(refs: string[]): void {
+  for (const ref of refs) {
+    if (fs.existsSync(path.join(ref, 'manifest.json'))) {
+      throw new UserError(`-r/--ref ${ref}: a run directory; in mt eval -r is --ref (a reference file): score a run with --run ${ref}`);
+    }
+  }
 }
 
 /** `--vectors-case`: one sacreBLEU vectors case on stdin → `{metric: result}` on stdout. */
@@ -116,9 +128,9 @@ export function registerEval(program: Command): void {
   const cmd = new EvalCommand('eval')
     .description('score translations with BLEU, chrF, chrF++ and TER (sacreBLEU-exact), with confidence intervals, significance tests and length buckets')
     .option('-i, --input <files...>', 'hypothesis file(s), detokenized; several compare systems (the first is the baseline); - reads stdin')
-    .option('-r, --ref <file>', 'reference file (repeat for several references)', collect)
+    .option('-r, --ref <file>', 'reference file (repeat for several references); -r is --ref here, not --run as in other commands', collect)
     .option('-s, --src <file>', 'source file, for scores by source length (default with --run: data/<split>.src)')
-    .option('--run <dir>', 'score a run directory: translations/<split>.hyp vs data/<split>.tgt; writes scores/<split>.json')
+    .option('--run <dir>', 'score a run directory: translations/<split>.hyp vs data/<split>.tgt; writes scores/<split>.json (and, for test, scores/by-length.json for mt plot length)')
     .option('--split <name>', 'the split to score with --run', 'test')
     .option('-m, --metrics <list>', `comma-separated, from ${METRIC_IDS.join(',')} (default: config eval.metrics)`)
     .addOption(new Option('--tokenize <name>', 'BLEU tokenizer (default: config eval.tokenize, 13a)').choices([...BLEU_TOKENIZERS]))
@@ -133,7 +145,7 @@ export function registerEval(program: Command): void {
     .option('-b, --score-only', 'print the scores alone, one per line')
     .option('--explain', 'explain what each metric measures and when it misleads, with this evaluation\'s numbers when files are given')
     .option('--vectors-case', 'read one sacreBLEU vectors test case (JSON) on stdin and print {metric: result} as JSON (see docs/metrics.md)')
-    .action((flags: EvalFlags, command: Command) => {
+    .action(async (flags: EvalFlags, command: Command) => {
       const log = loggerFor(command);
       if (flags.vectorsCase) {
         const out = vectorsCase();
@@ -148,16 +160,16 @@ export function registerEval(program: Command): void {
         return;
       }
       if (hypFiles.length === 0) throw new UserError('nothing to score: give hypotheses with -i FILE (and references with -r FILE), or a run directory with --run DIR');
+      if (flags.ref) checkRefs(flags.ref);
       const options = evalOptions(flags, run?.config.eval ?? EvalSchema.parse({}));
       if (run && !flags.input && !fs.existsSync(hypFiles[0]!)) {
         throw new UserError(`${hypFiles[0]}: no translations yet (run mt translate --run ${flags.run} first)`);
       }
       const srcFile = flags.src ?? (run && fs.existsSync(run.path(LAYOUT.data, `${flags.split}.src`)) ? run.path(LAYOUT.data, `${flags.split}.src`) : undefined);
-      const inputs: EvalInputs = {
-        systems: hypFiles.map(named),
-        references: refFiles.map(named),
-        source: srcFile ? named(srcFile) : undefined,
-      };
+      const inputs: EvalInputs = { systems: [], references: [] };
+      for (const f of hypFiles) inputs.systems.push(await named(f));
+      for (const f of refFiles) inputs.references.push(await named(f));
+      if (srcFile) inputs.source = await named(srcFile);
 
       const progress = startProgress(log, 'eval', options.metrics.length * inputs.systems.length);
       let report: EvalReport;
@@ -171,13 +183,15 @@ export function registerEval(program: Command): void {
       if (run) {
         const out = run.path(LAYOUT.scores, `${flags.split}.json`);
         writeJsonAtomic(out, report);
+        // The test split's BLEU by source length: what `mt plot length --runs RUN` draws.
+        const byLength = flags.split === 'test' ? writeLengthScores(run.root, report) : undefined;
         const first = report.systems[0]!;
         run.recordStage('eval', {
           split: flags.split,
           scores: Object.fromEntries(report.metrics.map((m) => [m, first.scores[m]?.score])),
           file: path.relative(run.root, out),
         });
-        log.info(`scores written to ${out}`);
+        log.info(`scores written to ${out}${byLength ? ` and ${byLength}` : ''}`);
       }
       const explanation = flags.explain ? explainMetrics(report) : undefined;
       const text = flags.scoreOnly ? formatScoresOnly(report) : [formatEvalReport(report), explanation].filter(Boolean).join('\n\n');

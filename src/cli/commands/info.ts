@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import type { Command } from 'commander';
 import type { BackendName } from '../../backend/names.ts';
 import { MT_VERSION } from '../../version.ts';
-import { loggerFor, type GlobalOptions } from '../common.ts';
+import { loggerFor, parseThreads, threadsFor, type GlobalOptions } from '../common.ts';
 
 export function registerInfo(program: Command): void {
   program
@@ -15,15 +15,18 @@ export function registerInfo(program: Command): void {
       // Loaded on demand: tfjs takes a second to import, which `mt --help` should not pay.
       const { initBackend } = await import('../../backend/index.ts');
       const info = await initBackend(requested);
+      // What train and translate would run on (--threads / MT_THREADS), not the backend's own thread pool.
+      const threads = threadsFor(parseThreads(undefined), info.name);
+      const { MIN_SENTENCES_PER_WORKER } = await import('../../decode/parallel.ts');
       const lines = [
         `mt ${MT_VERSION} (node ${process.version}, ${os.platform()}-${os.arch()}, ${os.availableParallelism()} cores)`,
         `backend:      ${info.name} (tfjs backend '${info.tfjsBackend}', requested '${info.requested}')`,
         `tfjs:         ${info.tfjsVersion}`,
-        `threads:      ${info.threads}`,
+        `threads:      ${threads} (train and translate; --threads or MT_THREADS to change; translate starts a worker per ${MIN_SENTENCES_PER_WORKER} sentences, up to this)`,
       ];
       if (info.simd !== null) lines.push(`wasm simd:    ${info.simd ? 'yes' : 'no'}`);
       if (info.name === 'gpu') lines.push(`cuda devices: ${info.cudaDevices.join('; ') || 'none found'}`);
       for (const s of info.skipped) lines.push(`skipped ${s.name}: ${s.reason}`);
-      log.result({ mt_version: MT_VERSION, node: process.version, cores: os.availableParallelism(), ...info }, lines.join('\n'));
+      log.result({ mt_version: MT_VERSION, node: process.version, cores: os.availableParallelism(), ...info, threads, backend_threads: info.threads }, lines.join('\n'));
     });
 }

@@ -1,7 +1,7 @@
 /** `mt quickstart`: the main job on embedded data — generate, prepare, vocab, train, translate, eval, plot. */
 import type { Command } from 'commander';
 import type { BackendName } from '../../backend/names.ts';
-import { loggerFor, parseThreads, positiveInt, threadsFor, threadsOption, type GlobalOptions } from '../common.ts';
+import { loggerFor, parseThreads, positiveInt, stopOnSignals, threadsFor, threadsOption, type GlobalOptions } from '../common.ts';
 
 interface QuickstartFlags {
   run: string;
@@ -34,10 +34,8 @@ export function registerQuickstart(program: Command): void {
       const { initBackend } = await import('../../backend/index.ts');
       const backend = await initBackend((cmd.optsWithGlobals<GlobalOptions>().backend ?? 'auto') as BackendName);
       log.info(`backend: ${backend.name}`);
-      const { quickstart } = await import('../../pipeline/quickstart.ts');
-      const interrupt = new AbortController();
-      const onSigint = (): void => interrupt.abort();
-      process.on('SIGINT', onSigint);
+      const { quickstart, QuickstartInterrupted } = await import('../../pipeline/quickstart.ts');
+      const stop = stopOnSignals(log);
       try {
         const r = await quickstart({
           run: flags.run,
@@ -48,7 +46,7 @@ export function registerQuickstart(program: Command): void {
           force: flags.force,
           threads: threadsFor(threads, backend.name),
           log,
-          signal: interrupt.signal,
+          signal: stop.signal,
         });
         const text = [
           `test BLEU ${r.bleu.toFixed(2)}  chrF ${r.chrf.toFixed(2)}  (${r.scores.segments} sentences, ${Math.round(r.elapsed_s)} s in all)`,
@@ -57,8 +55,13 @@ export function registerQuickstart(program: Command): void {
           `next: mt translate --run ${flags.run} < some.en    mt eval --run ${flags.run} --explain`,
         ].join('\n');
         log.result({ run: r.run, bleu: r.bleu, chrf: r.chrf, steps: r.train.step, elapsed_s: r.elapsed_s, plots: r.plots }, text);
+      } catch (e) {
+        if (!(e instanceof QuickstartInterrupted)) throw e;
+        const where = e.train.checkpoint ? `checkpoint ${e.train.checkpoint}` : 'no checkpoint yet';
+        log.warn(`stopped at step ${e.train.step} (${where}); the same mt quickstart command continues from there`);
+        process.exit(stop.exitCode);
       } finally {
-        process.off('SIGINT', onSigint);
+        stop.dispose();
       }
     });
 }

@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import type { BackendName } from '../../backend/names.ts';
 import { acquireRunLock } from '../../run/lock.ts';
-import { LAYOUT, type RunDir } from '../../run/rundir.ts';
+import { LAYOUT, RunDir } from '../../run/rundir.ts';
 import type { Logger } from '../../util/log.ts';
-import { loggerFor, openStageRun, parseThreads, positiveInt, threadsFor, threadsOption, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
+import { loggerFor, openStageRun, parseThreads, positiveInt, stopOnSignals, threadsFor, threadsOption, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
 
 interface TrainCliOptions extends StageOptions {
   resetOptimizer?: boolean;
@@ -23,11 +23,10 @@ function capBatchTokens(run: RunDir, maxTokens: number, log: Logger): RunDir {
   if (maxTokens >= tokens) return run;
   const steps = accum * Math.ceil(tokens / maxTokens);
   log.warn(`--max-tokens ${maxTokens}: train.batch_tokens ${tokens} → ${maxTokens}, train.accum_steps ${accum} → ${steps} (about the same tokens per update)`);
-  return openStageRun({ run: run.root, set: [`train.batch_tokens=${maxTokens}`, `train.accum_steps=${steps}`], force: true }, log);
+  // From the config in hand, not config.yaml: a config given with -c or --set is not written yet.
+  const capped = { ...run.config, train: { ...run.config.train, batch_tokens: maxTokens, accum_steps: steps } };
+  return RunDir.create(run.root, capped, { force: true, deferCommit: true });
 }
-
-/** Exit code of a run stopped by Ctrl-C (128 + SIGINT), after its checkpoint is saved. */
-const INTERRUPTED_EXIT_CODE = 130;
 
 export function registerTrain(program: Command): void {
   threadsOption(
@@ -43,39 +42,32 @@ export function registerTrain(program: Command): void {
       if (opts.maxTokens !== undefined) run = capBatchTokens(run, opts.maxTokens, log);
       // One trainer per run directory: a second one would interleave checkpoints.
       const lock = acquireRunLock(run.root, 'train');
-      log.toFile(run.path(LAYOUT.logs, 'train.log'));
-      const flag = cmd.optsWithGlobals<GlobalOptions>().backend;
-      const backend = (flag && flag !== 'auto' ? flag : run.config.backend) as BackendName;
-      // Loaded on demand: tfjs takes a second to import, which `mt --help` should not pay.
-      const { initBackend } = await import('../../backend/index.ts');
-      const active = await initBackend(backend);
-
-      const { train } = await import('../../train/trainer.ts');
-
-      const interrupt = new AbortController();
-      const onSigint = (): void => {
-        if (interrupt.signal.aborted) process.exit(INTERRUPTED_EXIT_CODE);
-        log.warn('interrupted: saving a checkpoint after this step (Ctrl-C again to quit at once)');
-        interrupt.abort();
-      };
-      process.on('SIGINT', onSigint);
+      // From here a signal stops training cleanly (checkpoint, lock released) instead of killing it.
+      const stop = stopOnSignals(log);
       let summary;
       try {
+        log.toFile(run.path(LAYOUT.logs, 'train.log'));
+        const flag = cmd.optsWithGlobals<GlobalOptions>().backend;
+        const backend = (flag && flag !== 'auto' ? flag : run.config.backend) as BackendName;
+        // Loaded on demand: tfjs takes a second to import, which `mt --help` should not pay.
+        const { initBackend } = await import('../../backend/index.ts');
+        const active = await initBackend(backend);
+        const { train } = await import('../../train/trainer.ts');
         summary = await train(run, {
           log,
           resetOptimizer: opts.resetOptimizer,
           resetSchedule: opts.resetSchedule,
-          signal: interrupt.signal,
+          signal: stop.signal,
           threads: threadsFor(threads, active.name),
         });
       } finally {
-        process.off('SIGINT', onSigint);
+        stop.dispose();
         lock.release();
       }
       const best = summary.best ? `; best ${summary.best.metric} ${summary.best.value} at step ${summary.best.step}` : '';
       const where = summary.checkpoint ? `; checkpoint ${summary.checkpoint}` : '';
       log.result(summary, `stopped at step ${summary.step}, epoch ${summary.epoch} (${summary.stopped})${best}${where}`);
-      // main() maps only errors to exit codes; an interrupted run is not an error but exits 130.
-      if (summary.stopped === 'interrupted') process.exit(INTERRUPTED_EXIT_CODE);
+      // main() maps only errors to exit codes; an interrupted run is not an error but exits 128 + the signal.
+      if (summary.stopped === 'interrupted') process.exit(stop.exitCode);
     });
 }

@@ -1,15 +1,19 @@
 /** `data:` — where the parallel text comes from and how it is cleaned and split. */
 import { z } from 'zod';
 
+/** A file path (PATH_MAX), and a language code: bounded so that no error line quotes megabytes. */
+const filePath = z.string().min(1).max(4096);
+const langCode = z.string().min(1).max(32);
+
 /** One parallel corpus: two line-aligned files, or one TSV file (either plain or .gz). */
 export const CorpusSchema = z.union([
   z.strictObject({
-    src: z.string().min(1).describe('source-language file, one sentence per line (plain or .gz)'),
-    tgt: z.string().min(1).describe('target-language file, line-aligned with src'),
+    src: filePath.describe('source-language file, one sentence per line (plain or .gz)'),
+    tgt: filePath.describe('target-language file, line-aligned with src'),
   }),
   z
     .strictObject({
-      tsv: z.string().min(1).describe('one file with tab-separated fields per line (plain or .gz)'),
+      tsv: filePath.describe('one file with tab-separated fields per line (plain or .gz)'),
       src_column: z.number().int().positive().default(1).describe('field (1-based) holding the source sentence'),
       tgt_column: z.number().int().positive().default(2).describe('field (1-based) holding the target sentence'),
     })
@@ -39,9 +43,9 @@ export const SplitSchema = z.strictObject({
 });
 
 export const DataSchema = z.strictObject({
-  src_lang: z.string().min(1).describe('source language code, e.g. de'),
-  tgt_lang: z.string().min(1).describe('target language code, e.g. en'),
-  train: z.array(CorpusSchema).min(1).describe('one or more training corpora'),
+  src_lang: langCode.describe('source language code, e.g. de'),
+  tgt_lang: langCode.describe('target language code, e.g. en'),
+  train: z.array(CorpusSchema).min(1).max(1000).describe('one or more training corpora'),
   valid: CorpusSchema.optional().describe('validation corpus; split off train when absent'),
   test: CorpusSchema.optional().describe('test corpus; split off train when absent'),
   split: SplitSchema.prefault({}),

@@ -3,11 +3,16 @@ import { z } from 'zod';
 
 const dropout = z.number().min(0).lt(1).default(0.1);
 
+// Upper bounds well above any model mt can train, below sizes that overflow a typed array or the
+// wasm heap (hidden_size 1e12 validated and then crashed in train).
+const width = z.number().int().positive().max(8192);
+const depth = z.number().int().positive().max(64);
+
 const rnnFields = {
   cell: z.enum(['lstm', 'gru']).default('gru'),
-  emb_size: z.number().int().positive().default(256),
-  hidden_size: z.number().int().positive().default(512),
-  layers: z.number().int().positive().default(1),
+  emb_size: width.default(256),
+  hidden_size: width.default(512),
+  layers: depth.default(1),
   bidirectional: z.boolean().default(true).describe('bidirectional encoder'),
   dropout,
   tie_embeddings: z.boolean().default(false).describe('share target embedding and output projection'),
@@ -28,15 +33,15 @@ export const AttentionSchema = z.strictObject({
 
 export const TransformerSchema = z.strictObject({
   type: z.literal('transformer'),
-  d_model: z.number().int().positive().default(256),
-  heads: z.number().int().positive().default(4),
-  ff_size: z.number().int().positive().default(1024),
-  encoder_layers: z.number().int().positive().default(3),
-  decoder_layers: z.number().int().positive().default(3),
+  d_model: width.default(256),
+  heads: z.number().int().positive().max(128).default(4),
+  ff_size: z.number().int().positive().max(65_536).default(1024),
+  encoder_layers: depth.default(3),
+  decoder_layers: depth.default(3),
   dropout,
   norm: z.enum(['pre', 'post']).default('pre'),
   positions: z.enum(['sinusoidal', 'learned']).default('sinusoidal'),
-  max_positions: z.number().int().positive().default(256),
+  max_positions: z.number().int().positive().max(10_000).default(256),
   tie_embeddings: z.boolean().default(true),
 });
 

@@ -9,15 +9,18 @@ const SPECIAL_PIECES = [
   ['pad_id', '<pad>'],
 ] as const;
 
+/** The smallest subword.vocab_size: the four special pieces and a few more (advice must not go below it). */
+export const MIN_VOCAB_SIZE = 8;
+
 export const SubwordSchema = z
   .strictObject({
     type: z.enum(['bpe', 'unigram']).default('bpe'),
-    vocab_size: z.number().int().min(8).default(8000),
+    vocab_size: z.number().int().min(MIN_VOCAB_SIZE).max(1_000_000).default(8000),
     joint: z.boolean().default(true).describe('one model shared by source and target'),
     character_coverage: z.number().gt(0).max(1).default(1.0),
     max_piece_length: z.number().int().positive().default(16),
     split_digits: z.boolean().default(false),
-    user_defined_symbols: z.array(z.string().min(1)).default([]),
+    user_defined_symbols: z.array(z.string().min(1).max(256)).max(10_000).default([]),
     input_sentence_size: z.number().int().nonnegative().default(0).describe('sample this many sentences to train on (0 = all)'),
     pad_id: z.number().int().nonnegative().default(0),
     unk_id: z.number().int().nonnegative().default(1),
@@ -25,9 +28,9 @@ export const SubwordSchema = z
     eos_id: z.number().int().nonnegative().default(3),
     model: z
       .strictObject({
-        joint: z.string().optional(),
-        src: z.string().optional(),
-        tgt: z.string().optional(),
+        joint: z.string().max(4096).optional(),
+        src: z.string().max(4096).optional(),
+        tgt: z.string().max(4096).optional(),
       })
       .optional()
       .describe('existing .model files to use instead of training'),

@@ -15,7 +15,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../config/schema.ts';
-import { Linear, StepMatMul, tanh } from '../common/layers.ts';
+import { Linear } from '../common/layers.ts';
+import { tanh } from '../common/ops.ts';
 import type { ParamStore } from '../common/params.ts';
 
 export type AttentionKind = Extract<ModelConfig, { type: 'attention' }>['attention'];
@@ -52,24 +53,32 @@ export class Attention {
 
   /**
    * query [B, T, H] (T = 1 for one decoder step), keys from prepareKeys, values [B, S, H],
-   * bias [B, 1, S] → context vectors [B, T, H] and softmax weights [B, T, S]. `steps`: when
-   * called at every decoder step (see StepMatMul).
+   * bias [B, 1, S] → context vectors [B, T, H] and softmax weights [B, T, S].
    */
-  attend(
+  attend(query: tf.Tensor3D, keys: tf.Tensor3D, values: tf.Tensor3D, bias: tf.Tensor3D): { context: tf.Tensor3D; weights: tf.Tensor3D } {
+    return this.attendWith(query, keys, values, bias, false);
+  }
+
+  /** attend() at one decoder step, inside a time loop (see StepMatMul). */
+  attendStep(query: tf.Tensor3D, keys: tf.Tensor3D, values: tf.Tensor3D, bias: tf.Tensor3D): { context: tf.Tensor3D; weights: tf.Tensor3D } {
+    return this.attendWith(query, keys, values, bias, true);
+  }
+
+  private attendWith(
     query: tf.Tensor3D,
     keys: tf.Tensor3D,
     values: tf.Tensor3D,
     bias: tf.Tensor3D,
-    steps = StepMatMul.plain,
+    inLoop: boolean,
   ): { context: tf.Tensor3D; weights: tf.Tensor3D } {
-    const scores = tf.add(this.alignmentScores(query, keys, steps), bias);
+    const scores = tf.add(this.alignmentScores(query, keys, inLoop), bias);
     const weights = tf.softmax(scores) as tf.Tensor3D;
     const context = tf.matMul(weights, values) as tf.Tensor3D;
     return { context, weights };
   }
 
   /** [B, T, S] */
-  private alignmentScores(query: tf.Tensor3D, keys: tf.Tensor3D, steps: StepMatMul): tf.Tensor {
+  private alignmentScores(query: tf.Tensor3D, keys: tf.Tensor3D, inLoop: boolean): tf.Tensor {
     if (this.kind !== 'bahdanau') {
       const scores = tf.matMul(query, keys);
       return this.kind === 'luong_scaled_dot' ? tf.mul(scores, 1 / Math.sqrt(this.hiddenSize)) : scores;
@@ -77,8 +86,9 @@ export class Attention {
     const [B, T] = query.shape;
     const S = keys.shape[1];
     // tanh(W_q q_t + W_k m_s) for every (t, s): [B, T, S, H], then one 2-D matmul with v.
-    const q = tf.expandDims(this.queryLayer!.apply(query, steps), 2);
+    const apply = (layer: Linear, x: tf.Tensor) => (inLoop ? layer.applyStep(x) : layer.apply(x));
+    const q = tf.expandDims(apply(this.queryLayer!, query), 2);
     const hidden = tanh(tf.add(q, tf.expandDims(keys, 1)));
-    return tf.reshape(steps.apply(hidden, this.scoreVector!.weight as tf.Tensor2D), [B, T, S]);
+    return tf.reshape(apply(this.scoreVector!, hidden), [B, T, S]);
   }
 }

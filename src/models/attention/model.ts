@@ -15,7 +15,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../config/schema.ts';
 import { BaseModel } from '../common/base.ts';
-import { Embedding, Linear, logSoftmax, OutputLayer, RNN_EMBEDDING_STD, StepMatMul, tanh } from '../common/layers.ts';
+import { Embedding, Linear, OutputLayer, RNN_EMBEDDING_STD } from '../common/layers.ts';
+import { logSoftmax, tanh } from '../common/ops.ts';
 import { RnnEncoder } from '../common/rnn-encoder.ts';
 import { RnnStack, gateCount, sampledTokens, statesToTensors, tensorsToStates, type RnnState } from '../common/rnn.ts';
 import type { Batch, DecoderState, EncoderState, StepOutput } from '../types.ts';
@@ -63,23 +64,23 @@ export class AttentionModel extends BaseModel<AttentionConfig> {
   }
 
   forward(batch: Batch, training: boolean, teacherForcing = 1): tf.Tensor3D {
-    return tf.tidy(() => this.run(batch, training, teacherForcing).logits);
+    return tf.tidy(() => this.params.steps.pass(training, () => this.run(batch, training, teacherForcing).logits));
   }
 
   forwardWithAttention(batch: Batch): { logits: tf.Tensor3D; attention: tf.Tensor3D } {
-    return tf.tidy(() => this.run(batch, false, 1));
+    return tf.tidy(() => this.params.steps.pass(false, () => this.run(batch, false, 1)));
   }
 
+  /** One forward pass; call it inside a pass of the model's StepMatMul. */
   private run(batch: Batch, training: boolean, teacherForcing: number): { logits: tf.Tensor3D; attention: tf.Tensor3D } {
     const dropout = (x: tf.Tensor) => this.rng.dropout(x, this.config.dropout, training);
-    const steps = new StepMatMul(training);
     const { memory, decoderInit } = this.encoder.encode(batch.src, batch.srcMask, training, this.rng);
     const source: Source = { memory, keys: this.attention.prepareKeys(memory), bias: maskBias(batch.srcMask) };
     const input0 = this.decoder.cells[0]!.projectInput(dropout(this.embedding.lookup(batch.tgtIn)));
 
     if (!this.feedToGates && teacherForcing >= 1) {
       // No step feeds the next: the whole sequence at once.
-      const h = this.decoder.run(input0, decoderInit, dropout, steps);
+      const h = this.decoder.run(input0, decoderInit, dropout);
       const { context, weights } = this.attention.attend(h, source.keys, memory, source.bias);
       const attentional = tanh(this.attentional.apply(dropout(tf.concat([h, context], 2))));
       return { logits: this.output.apply(dropout(attentional)) as tf.Tensor3D, attention: weights };
@@ -94,12 +95,12 @@ export class AttentionModel extends BaseModel<AttentionConfig> {
     const weights: tf.Tensor[] = [];
     for (let t = 0; t < goldInputs.length; t++) {
       const useGold = teacherForcing >= 1 || t === 0 || this.rng.nextUniform() < teacherForcing;
-      const x = useGold ? goldInputs[t]! : this.embedInput(sampledTokens(logits[t - 1]!), training, steps);
-      const step = this.step(x, states, feed, source, training, steps);
+      const x = useGold ? goldInputs[t]! : this.embedInput(sampledTokens(logits[t - 1]!), training);
+      const step = this.step(x, states, feed, source, training);
       states = step.states;
       feed = step.attentional;
       weights.push(step.weights);
-      if (teacherForcing < 1) logits.push(this.output.apply(dropout(step.attentional), steps));
+      if (teacherForcing < 1) logits.push(this.output.applyStep(dropout(step.attentional)));
       else outputs.push(step.attentional);
     }
     const all = teacherForcing < 1 ? tf.stack(logits, 1) : this.output.apply(dropout(tf.stack(outputs, 1)));
@@ -107,19 +108,19 @@ export class AttentionModel extends BaseModel<AttentionConfig> {
   }
 
   /** tokens [B] → the first decoder layer's projected input [B, G·H]. */
-  private embedInput(tokens: tf.Tensor, training: boolean, steps: StepMatMul): tf.Tensor {
-    return this.decoder.cells[0]!.projectInput(this.rng.dropout(this.embedding.lookup(tokens), this.config.dropout, training), steps);
+  private embedInput(tokens: tf.Tensor, training: boolean): tf.Tensor {
+    return this.decoder.cells[0]!.projectStep(this.rng.dropout(this.embedding.lookup(tokens), this.config.dropout, training));
   }
 
   /** One decoder step from the projected token input x [B, G·H]. */
-  private step(x: tf.Tensor, states: RnnState[], feed: tf.Tensor | undefined, source: Source, training: boolean, steps: StepMatMul): StepResult {
+  private step(x: tf.Tensor, states: RnnState[], feed: tf.Tensor | undefined, source: Source, training: boolean): StepResult {
     const dropout = (t: tf.Tensor) => this.rng.dropout(t, this.config.dropout, training);
-    const input0 = this.feedToGates ? tf.add(x, this.feedToGates.apply(feed!, steps)) : x;
-    const next = this.decoder.step(input0, states, dropout, steps);
+    const input0 = this.feedToGates ? tf.add(x, this.feedToGates.applyStep(feed!)) : x;
+    const next = this.decoder.step(input0, states, dropout);
     const query = tf.expandDims(next[next.length - 1]!.h, 1) as tf.Tensor3D;
-    const { context, weights } = this.attention.attend(query, source.keys, source.memory, source.bias, steps);
+    const { context, weights } = this.attention.attendStep(query, source.keys, source.memory, source.bias);
     const features = tf.squeeze(tf.concat([query, context], 2), [1]);
-    const attentional = tanh(this.attentional.apply(dropout(features), steps)) as tf.Tensor2D;
+    const attentional = tanh(this.attentional.applyStep(dropout(features))) as tf.Tensor2D;
     return { attentional, weights: tf.squeeze(weights, [1]) as tf.Tensor2D, states: next };
   }
 
@@ -153,8 +154,7 @@ export class AttentionModel extends BaseModel<AttentionConfig> {
         bias: enc.tensors.bias as tf.Tensor3D,
       };
       const states = tensorsToStates(state.tensors, '', this.config.layers);
-      const steps = StepMatMul.plain;
-      const step = this.step(this.embedInput(prev, false, steps), states, state.tensors.feed, source, false, steps);
+      const step = this.step(this.embedInput(prev, false), states, state.tensors.feed, source, false);
       const tensors = statesToTensors(step.states, '');
       if (this.feedToGates) tensors.feed = step.attentional;
       const logProbs = logSoftmax(this.output.decode(step.attentional) as tf.Tensor2D);

@@ -1,6 +1,7 @@
 /** What every family shares: the weight registry, the random stream and batch-row selection. */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../config/schema.ts';
+import { modelFacts } from '../facts.ts';
 import type { Batch, DecoderState, EncoderState, NmtModel, StepOutput } from '../types.ts';
 import { ParamStore } from './params.ts';
 import { ModelRng } from './random.ts';
@@ -13,6 +14,9 @@ function gatherRows(tensors: Record<string, tf.Tensor>, indices: tf.Tensor1D): R
 }
 
 export abstract class BaseModel<C extends ModelConfig> implements NmtModel {
+  readonly maxPositions: number;
+  readonly hasAttention: boolean;
+  readonly width: number;
   protected readonly params: ParamStore;
   protected readonly rng: ModelRng;
 
@@ -22,6 +26,7 @@ export abstract class BaseModel<C extends ModelConfig> implements NmtModel {
     readonly tgtVocabSize: number,
     seed: number,
   ) {
+    ({ maxPositions: this.maxPositions, hasAttention: this.hasAttention, width: this.width } = modelFacts(config));
     this.params = new ParamStore(seed);
     this.rng = new ModelRng(seed);
   }

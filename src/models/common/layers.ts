@@ -4,108 +4,31 @@
  * output projection (optionally tied to the target embedding).
  */
 import * as tf from '@tensorflow/tfjs';
+import { matMulLast, type StepMatMul } from './ops.ts';
 import type { ParamStore } from './params.ts';
-
-/** tf.customGrad passes the inputs, then the function that saves tensors for the gradient. */
-type CustomGradArgs = (tf.Tensor | tf.GradSaveFunc)[];
-
-/**
- * tanh(x) computed as 2·sigmoid(2x) − 1: wasm's Tanh kernel is scalar libm (~20 ns/element),
- * its Sigmoid is XNNPACK SIMD (~1.2 ns/element); measured 11× faster on [64, 2048]. The
- * gradient is tanh's own, dy·(1 − y²): three ops instead of autodiff's five through the chain.
- */
-export const tanh: (x: tf.Tensor) => tf.Tensor = tf.customGrad((...args: CustomGradArgs) => {
-  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-  const y = tf.sub(tf.mul(tf.sigmoid(tf.mul(x, 2)), 2), 1);
-  save([y]);
-  return { value: y, gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.mul(dy, tf.sub(1, tf.square(saved!))) };
-});
-
-/**
- * log Σ_v exp(x[n, v]) for x [N, V] → [N], from the softmax: with m the row maximum,
- * softmax(x) at the argmax is exp(0) / Σ_v exp(x_v − m), so lse = m − log(max_v softmax(x)).
- * wasm's Exp kernel is scalar libm (64 ms for [896, 8000]); its Softmax is XNNPACK's vectorised
- * one (9.5 ms). The gradient, softmax(x)·dy, reuses the forward's softmax (one pass), where
- * autodiff through max/exp/sum/log would take several.
- */
-export const logSumExp: (x: tf.Tensor2D) => tf.Tensor1D = tf.customGrad((...args: CustomGradArgs) => {
-  const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
-  const probs = tf.softmax(x);
-  save([probs]);
-  return {
-    value: tf.sub(tf.max(x, 1), tf.log(tf.max(probs, 1))),
-    gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.mul(saved!, tf.reshape(dy, [-1, 1])),
-  };
-}) as (x: tf.Tensor2D) => tf.Tensor1D;
-
-/** Log-probabilities over the last axis of [N, V] scores: x − logSumExp(x). */
-export function logSoftmax(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.sub(x, tf.expandDims(logSumExp(x), 1));
-}
-
-/** x [..., In] × w [In, Out] as one 2-D matmul: batched matmuls are slow on wasm. */
-export function matMulLast(x: tf.Tensor, w: tf.Tensor2D): tf.Tensor {
-  const inner = x.shape[x.rank - 1]!;
-  const out = w.shape[1];
-  if (x.rank === 2) return tf.matMul(x as tf.Tensor2D, w);
-  const lead = x.shape.slice(0, -1);
-  return tf.reshape(tf.matMul(tf.reshape(x, [-1, inner]), w), [...lead, out]);
-}
-
-/**
- * Matmuls by the weights of a time loop (RNN steps, attention at every decoder step), for one
- * forward pass. Autodiff's backward of x·W transposes W anew at every step, and XNNPACK then
- * repacks that fresh copy: a GRU+attention training step spent ~15% of its time there. In
- * training, this transposes each weight once per pass and every step's backward reuses it;
- * otherwise it is a plain matmul. The transposes belong to the enclosing tf.tidy, so create one
- * per forward pass inside it.
- */
-export class StepMatMul {
-  /** No backward will run (decoding, validation). */
-  static readonly plain = new StepMatMul(false);
-
-  private readonly transposed = new Map<tf.Tensor, tf.Tensor2D>();
-
-  constructor(private readonly training: boolean) {}
-
-  /** x [..., In] × w [In, Out] */
-  apply(x: tf.Tensor, w: tf.Tensor2D): tf.Tensor {
-    if (!this.training) return matMulLast(x, w);
-    if (x.rank !== 2) return tf.reshape(this.apply(tf.reshape(x, [-1, w.shape[0]]), w), [...x.shape.slice(0, -1), w.shape[1]]);
-    let wT = this.transposed.get(w);
-    if (!wT) {
-      wT = tf.transpose(w);
-      this.transposed.set(w, wT);
-    }
-    const shared = wT;
-    const matMul = tf.customGrad((...args: CustomGradArgs) => {
-      const [input, weight, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-      save([input, shared]);
-      return {
-        value: tf.matMul(input as tf.Tensor2D, weight as tf.Tensor2D),
-        gradFunc: (dy: tf.Tensor, [saved, savedT]: tf.Tensor[]) => [
-          tf.matMul(dy as tf.Tensor2D, savedT as tf.Tensor2D),
-          tf.matMul(tf.transpose(saved as tf.Tensor2D), dy as tf.Tensor2D),
-        ],
-      };
-    });
-    return matMul(x, w);
-  }
-}
 
 /** y = x W + b over the last axis. */
 export class Linear {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable | undefined;
+  private readonly steps: StepMatMul;
 
   constructor(params: ParamStore, name: string, inSize: number, outSize: number, bias = true) {
     this.weight = params.glorot(`${name}/weight`, inSize, outSize);
     this.bias = bias ? params.zeros(`${name}/bias`, [outSize]) : undefined;
+    this.steps = params.steps;
   }
 
-  /** `steps`: when applied at every step of a time loop (see StepMatMul). */
-  apply(x: tf.Tensor, steps?: StepMatMul): tf.Tensor {
-    const y = steps ? steps.apply(x, this.weight as tf.Tensor2D) : matMulLast(x, this.weight as tf.Tensor2D);
+  apply(x: tf.Tensor): tf.Tensor {
+    return this.withBias(matMulLast(x, this.weight as tf.Tensor2D));
+  }
+
+  /** apply() at one step of a time loop: the model's pass shares the weight's transpose (see StepMatMul). */
+  applyStep(x: tf.Tensor): tf.Tensor {
+    return this.withBias(this.steps.apply(x, this.weight as tf.Tensor2D));
+  }
+
+  private withBias(y: tf.Tensor): tf.Tensor {
     return this.bias ? tf.add(y, this.bias) : y;
   }
 }
@@ -174,11 +97,18 @@ export class OutputLayer {
     this.bias = params.zeros('output/bias', [vocabSize]);
   }
 
-  /** `steps`: when applied at every step of a time loop (see StepMatMul). */
-  apply(x: tf.Tensor, steps?: StepMatMul): tf.Tensor {
-    if (this.untied) return this.untied.apply(x, steps);
+  apply(x: tf.Tensor): tf.Tensor {
+    if (this.untied) return this.untied.apply(x);
     // An explicit transpose keeps the matmul itself untransposed (fast path on wasm).
-    return this.tiedLogits(x, tf.transpose(this.tiedTo!.table as tf.Tensor2D), steps);
+    const tableT = tf.transpose(this.tiedTo!.table as tf.Tensor2D);
+    return this.tiedLogits(this.bottleneck ? this.bottleneck.apply(x) : x, tableT);
+  }
+
+  /** apply() at one step of a time loop (see StepMatMul). */
+  applyStep(x: tf.Tensor): tf.Tensor {
+    if (this.untied) return this.untied.applyStep(x);
+    const tableT = tf.transpose(this.tiedTo!.table as tf.Tensor2D);
+    return this.tiedLogits(this.bottleneck ? this.bottleneck.applyStep(x) : x, tableT);
   }
 
   /**
@@ -192,7 +122,7 @@ export class OutputLayer {
       this.decodingTable?.transposed.dispose();
       this.decodingTable = { source: table.dataId, transposed: tf.keep(tf.transpose(table as tf.Tensor2D)) };
     }
-    return this.tiedLogits(x, this.decodingTable.transposed);
+    return this.tiedLogits(this.bottleneck ? this.bottleneck.apply(x) : x, this.decodingTable.transposed);
   }
 
   dispose(): void {
@@ -200,8 +130,8 @@ export class OutputLayer {
     this.decodingTable = undefined;
   }
 
-  private tiedLogits(x: tf.Tensor, tableT: tf.Tensor2D, steps?: StepMatMul): tf.Tensor {
-    const features = this.bottleneck ? this.bottleneck.apply(x, steps) : x;
+  /** x W_b [..., E] (x itself without a bottleneck) → logits (x W_b) Eᵀ + b. */
+  private tiedLogits(features: tf.Tensor, tableT: tf.Tensor2D): tf.Tensor {
     return tf.add(matMulLast(features, tableT), this.bias!);
   }
 }

@@ -1,8 +1,10 @@
 /**
  * The variable registry every model builds its weights through: stable names, deterministic
- * seeded initialisation, parameter counting and disposal in one place.
+ * seeded initialisation, parameter counting and disposal in one place. It also hands the
+ * layers their model's StepMatMul (the per-pass transposes of these weights in time loops).
  */
 import * as tf from '@tensorflow/tfjs';
+import { StepMatMul } from './ops.ts';
 
 let instances = 0;
 
@@ -26,6 +28,8 @@ export function deriveSeed(seed: number, name: string): number {
 
 export class ParamStore {
   readonly named = new Map<string, tf.Variable>();
+  /** The model's matmuls in time loops: layers use it at every step, the model opens a pass around each forward. */
+  readonly steps = new StepMatMul();
   /** tfjs requires globally unique variable names; the prefix keeps two live models apart. */
   private readonly prefix = `model${++instances}/`;
 

@@ -7,7 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../config/schema.ts';
-import { Embedding, Linear, RNN_EMBEDDING_STD, StepMatMul, tanh } from './layers.ts';
+import { Embedding, Linear, RNN_EMBEDDING_STD } from './layers.ts';
+import { tanh } from './ops.ts';
 import type { ParamStore } from './params.ts';
 import type { ModelRng } from './random.ts';
 import { RnnCell, runCell, type RnnState } from './rnn.ts';
@@ -55,16 +56,15 @@ export class RnnEncoder {
     const dropout = (x: tf.Tensor) => rng.dropout(x, this.config.dropout, training);
     let input = dropout(this.embedding.lookup(src));
     const decoderInit: RnnState[] = [];
-    const steps = new StepMatMul(training);
     this.layers.forEach((layer, l) => {
       if (l > 0) input = dropout(input);
-      const fw = runCell(layer.forward, layer.forward.projectInput(input), layer.forward.zeroState(batch), steps, srcMask);
+      const fw = runCell(layer.forward, layer.forward.projectInput(input), layer.forward.zeroState(batch), srcMask);
       if (!layer.backward) {
         input = fw.outputs;
         decoderInit.push(fw.final);
         return;
       }
-      const bw = runCell(layer.backward, layer.backward.projectInput(input), layer.backward.zeroState(batch), steps, srcMask, true);
+      const bw = runCell(layer.backward, layer.backward.projectInput(input), layer.backward.zeroState(batch), srcMask, true);
       input = tf.concat([fw.outputs, bw.outputs], 2);
       const h = tanh(layer.bridgeH!.apply(tf.concat([fw.final.h, bw.final.h], 1))) as tf.Tensor2D;
       const c = layer.bridgeC && (tanh(layer.bridgeC.apply(tf.concat([fw.final.c!, bw.final.c!], 1))) as tf.Tensor2D);

@@ -7,7 +7,7 @@
  * plus a handful of elementwise ops.
  */
 import * as tf from '@tensorflow/tfjs';
-import { matMulLast, StepMatMul, tanh } from './layers.ts';
+import { matMulLast, tanh, type StepMatMul } from './ops.ts';
 import type { ParamStore } from './params.ts';
 
 export type CellKind = 'gru' | 'lstm';
@@ -29,6 +29,8 @@ export class RnnCell {
   readonly bias: tf.Variable;
   /** GRU only: the candidate's recurrent bias sits inside r ⊙ (…), so it cannot merge into `bias`. */
   readonly recurrentBias: tf.Variable | undefined;
+  /** The model's time-loop matmuls: every step multiplies by the recurrent kernel. */
+  private readonly steps: StepMatMul;
 
   constructor(
     params: ParamStore,
@@ -42,12 +44,17 @@ export class RnnCell {
     this.recurrentKernel = params.glorot(`${name}/${kind}/recurrent_kernel`, hiddenSize, g);
     this.bias = params.zeros(`${name}/${kind}/bias`, [g]);
     this.recurrentBias = kind === 'gru' ? params.zeros(`${name}/${kind}/recurrent_bias`, [g]) : undefined;
+    this.steps = params.steps;
   }
 
-  /** x [..., In] → [..., G·H]: the input's contribution to every gate. `steps`: when called per time step. */
-  projectInput(x: tf.Tensor, steps?: StepMatMul): tf.Tensor {
-    const w = this.inputKernel as tf.Tensor2D;
-    return tf.add(steps ? steps.apply(x, w) : matMulLast(x, w), this.bias);
+  /** x [..., In] → [..., G·H]: the input's contribution to every gate. */
+  projectInput(x: tf.Tensor): tf.Tensor {
+    return tf.add(matMulLast(x, this.inputKernel as tf.Tensor2D), this.bias);
+  }
+
+  /** projectInput() of one time step's input x [B, In], inside a time loop (see StepMatMul). */
+  projectStep(x: tf.Tensor): tf.Tensor {
+    return tf.add(this.steps.apply(x, this.inputKernel as tf.Tensor2D), this.bias);
   }
 
   zeroState(batch: number): RnnState {
@@ -56,9 +63,9 @@ export class RnnCell {
   }
 
   /** One step from the projected input xProj [B, G·H]. */
-  step(xProj: tf.Tensor, state: RnnState, steps: StepMatMul): RnnState {
+  step(xProj: tf.Tensor, state: RnnState): RnnState {
     const H = this.hiddenSize;
-    const hProj = steps.apply(state.h, this.recurrentKernel as tf.Tensor2D);
+    const hProj = this.steps.apply(state.h, this.recurrentKernel as tf.Tensor2D);
     if (this.kind === 'gru') {
       const [xrz, xn] = tf.split(xProj, [2 * H, H], 1);
       const [hrz, hn] = tf.split(tf.add(hProj, this.recurrentBias!), [2 * H, H], 1);
@@ -92,7 +99,6 @@ export function runCell(
   cell: RnnCell,
   xProj: tf.Tensor,
   init: RnnState,
-  steps: StepMatMul,
   mask?: tf.Tensor2D,
   reverse = false,
 ): { outputs: tf.Tensor3D; final: RnnState } {
@@ -102,7 +108,7 @@ export function runCell(
   let state = init;
   for (let k = 0; k < inputs.length; k++) {
     const t = reverse ? inputs.length - 1 - k : k;
-    const next = cell.step(inputs[t]!, state, steps);
+    const next = cell.step(inputs[t]!, state);
     state = valid ? keepOnPadding(next, state, valid[t]!) : next;
     outputs[t] = state.h;
   }
@@ -121,12 +127,12 @@ export class RnnStack {
   }
 
   /** One time step through all layers; `input0` is layer 0's projected input [B, G·H]. */
-  step(input0: tf.Tensor, states: RnnState[], dropout: (x: tf.Tensor) => tf.Tensor, steps: StepMatMul): RnnState[] {
+  step(input0: tf.Tensor, states: RnnState[], dropout: (x: tf.Tensor) => tf.Tensor): RnnState[] {
     const next: RnnState[] = [];
     let input = input0;
     this.cells.forEach((cell, l) => {
-      next.push(cell.step(input, states[l]!, steps));
-      if (l + 1 < this.cells.length) input = this.cells[l + 1]!.projectInput(dropout(next[l]!.h), steps);
+      next.push(cell.step(input, states[l]!));
+      if (l + 1 < this.cells.length) input = this.cells[l + 1]!.projectStep(dropout(next[l]!.h));
     });
     return next;
   }
@@ -135,11 +141,11 @@ export class RnnStack {
    * A whole sequence, layer after layer (valid whenever no output feeds back into the input).
    * Same maths as calling `step` T times. Returns the top layer's outputs [B, T, H].
    */
-  run(input0: tf.Tensor, states: RnnState[], dropout: (x: tf.Tensor) => tf.Tensor, steps: StepMatMul): tf.Tensor3D {
+  run(input0: tf.Tensor, states: RnnState[], dropout: (x: tf.Tensor) => tf.Tensor): tf.Tensor3D {
     let outputs: tf.Tensor3D | undefined;
     this.cells.forEach((cell, l) => {
       const xProj = l === 0 ? input0 : cell.projectInput(dropout(outputs!));
-      outputs = runCell(cell, xProj, states[l]!, steps).outputs;
+      outputs = runCell(cell, xProj, states[l]!).outputs;
     });
     return outputs!;
   }

@@ -14,7 +14,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../config/schema.ts';
 import { BaseModel } from '../common/base.ts';
-import { Embedding, Linear, logSoftmax, OutputLayer, RNN_EMBEDDING_STD, StepMatMul } from '../common/layers.ts';
+import { Embedding, Linear, OutputLayer, RNN_EMBEDDING_STD } from '../common/layers.ts';
+import { logSoftmax } from '../common/ops.ts';
 import { RnnEncoder } from '../common/rnn-encoder.ts';
 import { RnnStack, gateCount, sampledTokens, statesToTensors, tensorsToStates, type RnnState } from '../common/rnn.ts';
 import type { Batch, DecoderState, EncoderState, StepOutput } from '../types.ts';
@@ -43,25 +44,27 @@ export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
   }
 
   forward(batch: Batch, training: boolean, teacherForcing = 1): tf.Tensor3D {
-    return tf.tidy(() => {
-      const dropout = (x: tf.Tensor) => this.rng.dropout(x, this.config.dropout, training);
-      const steps = new StepMatMul(training);
-      const { decoderInit } = this.encoder.encode(batch.src, batch.srcMask, training, this.rng);
-      const context = decoderInit[decoderInit.length - 1]!.h;
-      const contextGates = this.contextToGates?.apply(context);
-      if (teacherForcing < 1) return this.forwardSampled(batch, training, teacherForcing, decoderInit, context, contextGates, steps);
+    return tf.tidy(() => this.params.steps.pass(training, () => this.run(batch, training, teacherForcing)));
+  }
 
-      // Full teacher forcing: no output feeds back, so each layer runs over the whole sequence.
-      const emb = dropout(this.embedding.lookup(batch.tgtIn));
-      let input0 = this.decoder.cells[0]!.projectInput(emb);
-      if (contextGates) input0 = tf.add(input0, tf.expandDims(contextGates, 1));
-      const h = this.decoder.run(input0, decoderInit, dropout, steps);
-      const T = batch.tgtIn.shape[1];
-      const features = this.config.context_every_step
-        ? tf.concat([h, emb, tf.tile(tf.expandDims(context, 1), [1, T, 1])], 2)
-        : h;
-      return this.output.apply(dropout(features)) as tf.Tensor3D;
-    });
+  /** One forward pass; call it inside a pass of the model's StepMatMul. */
+  private run(batch: Batch, training: boolean, teacherForcing: number): tf.Tensor3D {
+    const dropout = (x: tf.Tensor) => this.rng.dropout(x, this.config.dropout, training);
+    const { decoderInit } = this.encoder.encode(batch.src, batch.srcMask, training, this.rng);
+    const context = decoderInit[decoderInit.length - 1]!.h;
+    const contextGates = this.contextToGates?.apply(context);
+    if (teacherForcing < 1) return this.forwardSampled(batch, training, teacherForcing, decoderInit, context, contextGates);
+
+    // Full teacher forcing: no output feeds back, so each layer runs over the whole sequence.
+    const emb = dropout(this.embedding.lookup(batch.tgtIn));
+    let input0 = this.decoder.cells[0]!.projectInput(emb);
+    if (contextGates) input0 = tf.add(input0, tf.expandDims(contextGates, 1));
+    const h = this.decoder.run(input0, decoderInit, dropout);
+    const T = batch.tgtIn.shape[1];
+    const features = this.config.context_every_step
+      ? tf.concat([h, emb, tf.tile(tf.expandDims(context, 1), [1, T, 1])], 2)
+      : h;
+    return this.output.apply(dropout(features)) as tf.Tensor3D;
   }
 
   /** Scheduled sampling: each step feeds the gold token with probability `teacherForcing`, else the model's argmax. */
@@ -72,7 +75,6 @@ export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
     decoderInit: RnnState[],
     context: tf.Tensor2D,
     contextGates: tf.Tensor | undefined,
-    steps: StepMatMul,
   ): tf.Tensor3D {
     const gold = tf.unstack(batch.tgtIn, 1);
     const logits: tf.Tensor[] = [];
@@ -80,9 +82,9 @@ export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
     for (let t = 0; t < gold.length; t++) {
       const useGold = t === 0 || this.rng.nextUniform() < teacherForcing;
       const prev = useGold ? gold[t]! : sampledTokens(logits[t - 1]!);
-      const step = this.step(prev, states, context, contextGates, training, steps);
+      const step = this.step(prev, states, context, contextGates, training);
       states = step.states;
-      logits.push(this.output.apply(this.rng.dropout(step.features, this.config.dropout, training), steps));
+      logits.push(this.output.applyStep(this.rng.dropout(step.features, this.config.dropout, training)));
     }
     return tf.stack(logits, 1) as tf.Tensor3D;
   }
@@ -94,13 +96,12 @@ export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
     context: tf.Tensor,
     contextGates: tf.Tensor | undefined,
     training: boolean,
-    steps: StepMatMul,
   ): { features: tf.Tensor; states: RnnState[] } {
     const dropout = (x: tf.Tensor) => this.rng.dropout(x, this.config.dropout, training);
     const emb = dropout(this.embedding.lookup(prev));
-    let input0 = this.decoder.cells[0]!.projectInput(emb, steps);
+    let input0 = this.decoder.cells[0]!.projectStep(emb);
     if (contextGates) input0 = tf.add(input0, contextGates);
-    const next = this.decoder.step(input0, states, dropout, steps);
+    const next = this.decoder.step(input0, states, dropout);
     const h = next[next.length - 1]!.h;
     const features = this.config.context_every_step ? tf.concat([h, emb, context], 1) : h;
     return { features, states: next };
@@ -125,7 +126,7 @@ export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
   decodeStep(enc: EncoderState, state: DecoderState, prev: tf.Tensor1D): StepOutput {
     return tf.tidy(() => {
       const states = tensorsToStates(state.tensors, '', this.config.layers);
-      const { features, states: next } = this.step(prev, states, enc.tensors.context!, enc.tensors.contextGates, false, StepMatMul.plain);
+      const { features, states: next } = this.step(prev, states, enc.tensors.context!, enc.tensors.contextGates, false);
       const logProbs = logSoftmax(this.output.decode(features) as tf.Tensor2D);
       return { logProbs, state: { tensors: statesToTensors(next, ''), step: state.step + 1 } };
     });

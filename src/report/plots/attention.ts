@@ -41,7 +41,9 @@ export function parseAttentionLine(line: string, where: string): AttentionRecord
   const tgt = o.tgt_pieces ?? o.target;
   const weights = o.weights;
   if (!isStringArray(src) || !isStringArray(tgt)) throw new UserError(`${where}: expected string arrays src_pieces and tgt_pieces`);
-  if (src.length === 0 || tgt.length === 0) throw new UserError(`${where}: the sentence has no pieces (was the model an attention model?)`);
+  // mt translate writes an empty record for an empty input line (one output line per input line).
+  if (src.length === 0) throw new UserError(`${where}: the source line is empty, so there is no attention to draw; choose another --index`);
+  if (tgt.length === 0) throw new UserError(`${where}: the translation is empty, so there is no attention to draw; choose another --index`);
   if (!Array.isArray(weights) || weights.length !== tgt.length) {
     throw new UserError(`${where}: weights must have one row per target piece (${tgt.length})`);
   }
