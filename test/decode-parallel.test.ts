@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { initBackend } from '../src/backend/index.ts';
 import type { DecodeConfig } from '../src/config/schema.ts';
 import { loadTranslator, type Translator } from '../src/decode/load.ts';
-import { DecodePool } from '../src/decode/parallel.ts';
+import { DecodePool, MIN_SENTENCES_PER_WORKER } from '../src/decode/parallel.ts';
 import { arrayWindows, translateStream } from '../src/decode/stream.ts';
 import { formatJson, translateLines } from '../src/decode/translate.ts';
 import type { RunDir } from '../src/run/rundir.ts';
@@ -94,9 +94,14 @@ describe('parallel decoding', () => {
   });
 
   it('mt translate --threads 2: same output as one thread, streamed from a pipe, quiet when the reader goes away; bad --threads exits 2', { timeout: 120_000 }, async () => {
-    const expected = translateLines(translator.model, translator.subwords, INPUT, decode);
+    // Enough lines for two workers (MIN_SENTENCES_PER_WORKER each): fewer are decoded without any.
+    // They span several windows of 16 batches, each sorted into batches on its own, as here.
+    const many = Array.from({ length: Math.ceil((2 * MIN_SENTENCES_PER_WORKER) / INPUT.length) }, () => INPUT).flat();
+    const expected = [...arrayWindows(many, 16 * decode.batch_size)].flatMap((w) => translateLines(translator.model, translator.subwords, w, decode));
+    const file = path.join(path.dirname(run.root), 'many.txt');
+    fs.writeFileSync(file, many.join('\n') + '\n');
     const input = INPUT.join('\n') + '\n';
-    const json = runMt(['translate', '--run', run.root, '--threads', '2', '--json'], { input });
+    const json = runMt(['translate', '--run', run.root, '--threads', '2', '--json', '-i', file]);
     assert.equal(json.code, 0, json.stderr);
     assert.equal(json.stdout, expected.map((t, i) => formatJson(i, t)).join(''));
     assert.match(json.stderr, /beam 3, 2-best, on 2 threads/);

@@ -142,7 +142,7 @@ describe('issue 14: translate, eval and plots on a trained run', () => {
     const out = path.join(tempDir('mt-defects-'), 'out.txt');
     const r = runMt(['translate', '--run', run.root, '-i', input, '-o', out, '--backend', 'wasm']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, new RegExp(`checkpoint ${best.checkpoint}, the best on validation BLEU \\([\\d.]+ at step ${best.best.step}\\)`));
+    assert.match(r.stderr, new RegExp(`checkpoint ${best.checkpoint} \\(the best on validation BLEU, [\\d.]+ at step ${best.best.step}[;)]`));
 
     const quiet = runMt(['--quiet', 'translate', '--run', run.root, '-i', input, '-o', out, '--backend', 'wasm']);
     assert.equal(quiet.code, 0, quiet.stderr);
@@ -154,7 +154,7 @@ describe('issue 14: translate, eval and plots on a trained run', () => {
     const out = path.join(tempDir('mt-defects-'), 'out.txt');
     const r = runMt(['--json', 'translate', '--run', run.root, '-i', input, '-o', out, '--backend', 'wasm', '--checkpoint', dir]);
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(r.stderr.includes(`checkpoint ${dir}, given by --checkpoint`), r.stderr);
+    assert.ok(r.stderr.includes(`checkpoint ${dir} (given by --checkpoint)`), r.stderr);
     const result = JSON.parse(r.stdout) as { checkpoint: { path: string; step: number; why: string } };
     assert.deepEqual(result.checkpoint, { path: dir, step: 4, why: 'given by --checkpoint' });
 
@@ -197,7 +197,8 @@ describe('issue 14: translate, eval and plots on a trained run', () => {
     const r = runMt(['eval', '--run', run.root]);
     assert.equal(r.code, 0, r.stderr);
     const buckets = JSON.parse(fs.readFileSync(run.path('scores', 'by-length.json'), 'utf8')) as { bucket: string; score: number }[];
-    assert.ok(buckets.length > 0 && buckets.every((b) => b.score === 100), JSON.stringify(buckets));
+    // The hypotheses are the references: 100 in every bucket.
+    assert.ok(buckets.length > 0 && buckets.every((b) => Math.abs(b.score - 100) < 1e-9), JSON.stringify(buckets));
     const plot = runMt(['plot', 'length', '--runs', run.root]);
     assert.equal(plot.code, 0, plot.stderr);
     assert.ok(fs.existsSync(run.path('plots', 'bleu-by-length.svg')));
@@ -273,6 +274,9 @@ describe('issue 14: small ones (item 7)', () => {
     }
     const listed = full.commands.filter((c) => !['fetch', 'generate'].includes(c.name()));
     assert.ok(listed.length >= 10, `${listed.length} commands`);
-    for (const c of listed) assert.ok(help.stdout.includes(c.description()), `${c.name()}: "${c.description()}" missing from\n${help.stdout}`);
+    const words = (text: string) => text.replace(/\s+/g, ' ');
+    for (const c of listed) {
+      assert.ok(words(help.stdout).includes(` ${c.name()} ${words(c.description())}`), `${c.name()}: "${c.description()}" missing from\n${help.stdout}`);
+    }
   });
 });

@@ -12,7 +12,7 @@ import { loadAveragedCheckpoint } from './average.ts';
 export interface Translator {
   model: NmtModel;
   subwords: SubwordPair;
-  /** What the weights are and why they were chosen: "checkpoint step-000025, the best on …", or "average of …". */
+  /** What the weights are and why they were chosen: "checkpoint step-000025 (the best on …)", or "average of …". */
   source: string;
   step: number;
   /** The checkpoint translated with (absent for an average): its folder, step, and why it was chosen. */
@@ -26,7 +26,7 @@ function whyChosen(run: RunDir, loaded: LoadedCheckpoint, which: string, given: 
   if (which !== 'best' && which !== 'last') return 'given by --checkpoint';
   if (which === 'last') return given ? 'the last' : 'the last (none validated yet)';
   const best = loaded.state.training.best;
-  const why = best ? `the best on validation ${METRIC_NAMES[best.metric] ?? best.metric} (${best.value} at step ${best.step})` : 'the best';
+  const why = best ? `the best on validation ${METRIC_NAMES[best.metric] ?? best.metric}, ${best.value} at step ${best.step}` : 'the best';
   // After more training the best can be older than the last: say so, and how to use the last.
   const last = listCheckpoints(run).at(-1)?.step ?? loaded.step;
   return !given && last > loaded.step ? `${why}; the last is step ${last}: --checkpoint last` : why;
@@ -57,7 +57,7 @@ export async function loadTranslator(run: RunDir, opts: TranslatorOptions = {}):
     const why = whyChosen(run, loaded, which, opts.checkpoint !== undefined);
     // best and last by folder name; a folder the user named by its full path.
     const shown = which === 'best' || which === 'last' ? path.basename(loaded.dir) : loaded.dir;
-    source = `checkpoint ${shown}, ${why}`;
+    source = `checkpoint ${shown} (${why})`;
     checkpoint = { path: loaded.dir, step: loaded.step, why };
   }
   let subwords: SubwordPair;
