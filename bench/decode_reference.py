@@ -4,7 +4,9 @@ Reads a JSON job on stdin (model config, vocabulary sizes, source batches, searc
 builds an untrained model of the same architecture as mt's (src/models/), runs batched greedy
 and beam search exactly as src/decode/ does (encode once; per step one decoder call over all
 live rows, each row's top 2K on the device, bookkeeping on the host from those few numbers,
-rows gathered with index_select), and prints one JSON object with the timings.
+rows gathered with index_select), and prints one JSON object with the timings (whole passes over
+the sentences per search until the job's min_seconds have passed) and the peak RSS: one trial of
+bench/decode-speed.ts.
 
 Outputs are forced to a fixed length (eos banned below it, forced at it), so both sides do the
 same number of steps whatever the weights. Run with Debian's python3-torch: /usr/bin/python3.
@@ -13,6 +15,7 @@ same number of steps whatever the weights. Run with Debian's python3-torch: /usr
 import json
 import math
 import os
+import resource
 import sys
 import time
 
@@ -413,9 +416,17 @@ def main():
         result["blas"] = blas_in_use()
         greedy(model, job["batches"][0], job)  # warm-up
         for name, search in (("greedy", greedy), ("beam", beam)):
-            start = time.perf_counter()
-            tokens = sum(len(h) for b in job["batches"] for h in search(model, b, job))
-            result[name] = {"seconds": time.perf_counter() - start, "tokens": tokens, "sentences": sum(len(b) for b in job["batches"])}
+            # Whole passes over the sentences until min_seconds have passed (one at least), as
+            # bench/decode-speed.ts's mt side; tokens and sentences are per pass.
+            pass_seconds, tokens = [], 0
+            while not pass_seconds or sum(pass_seconds) < job.get("min_seconds", 0):
+                start = time.perf_counter()
+                tokens = sum(len(h) for b in job["batches"] for h in search(model, b, job))
+                pass_seconds.append(time.perf_counter() - start)
+            result[name] = {"seconds": sum(pass_seconds), "passes": len(pass_seconds), "pass_seconds": pass_seconds, "tokens": tokens,
+                            "sentences": sum(len(b) for b in job["batches"])}
+    # Linux reports ru_maxrss in KiB: the peak of this process (all its threads).
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
 

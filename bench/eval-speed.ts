@@ -13,10 +13,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readLines } from '../src/data/lines.ts';
 import { createScorer, sumRows, type MetricId } from '../src/metrics/index.ts';
-import { readLines } from '../src/metrics/inputs.ts';
-import { Rng } from '../src/metrics/random.ts';
 import { bootstrapInterval, pairedBootstrap, pairedRandomization } from '../src/metrics/significance.ts';
+import { Xoshiro128 } from '../src/util/random.ts';
 
 const SEGMENTS = 10_000;
 const SHARED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared');
@@ -24,7 +24,7 @@ const source = (await readLines(path.join(SHARED, 'data', 'tatoeba-test-eng-deu'
 
 /** Drop, replace and swap words with the given rates; block-move a phrase in some lines. */
 function perturb(lines: string[], rate: number, seed: number): string[] {
-  const rng = new Rng(seed);
+  const rng = new Xoshiro128(seed);
   const chance = (p: number): boolean => rng.uint32() / 0x100000000 < p;
   return lines.map((line, n) => {
     const words = line.split(' ').flatMap((w) => (chance(rate) ? [] : chance(rate) ? [lines[rng.int(lines.length)]!.split(' ')[0]!] : [w]));

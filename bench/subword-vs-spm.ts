@@ -18,6 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { readLinesSync } from '../src/data/lines.ts';
 import { encodeModelProto } from '../src/subword/model-proto.ts';
 import { trainSentencePiece } from '../src/subword/train.ts';
 
@@ -41,12 +42,6 @@ if (spawnSync('spm_train', ['--help']).error) {
   process.exit(2);
 }
 
-function readLines(file: string): string[] {
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  return lines;
-}
-
 function spmTrain(type: string, prefix: string, threads?: number): number {
   const t0 = performance.now();
   execFileSync('spm_train', [
@@ -67,7 +62,7 @@ function spmTrain(type: string, prefix: string, threads?: number): number {
 
 function mtTrain(type: 'bpe' | 'unigram', prefix: string): number {
   const t0 = performance.now();
-  const lines = TRAIN.flatMap(readLines);
+  const lines = TRAIN.flatMap(readLinesSync);
   const model = trainSentencePiece(lines, {
     type,
     vocabSize,

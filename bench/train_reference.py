@@ -1,9 +1,10 @@
 """PyTorch reference for bench/train-throughput.ts: one training step of each mt model family.
 
 Reads a JSON job on stdin (model and train config as mt parses them, vocabulary sizes, special
-ids, batches of sentence pairs as subword ids, warm-up steps, threads), trains an untrained model
-of the same architecture as mt's (src/models/) the way a PyTorch user would, and prints one JSON
-object with the step times. One step is what `mt train` does per update (src/train/step.ts):
+ids, batches of sentence pairs as subword ids, warm-up steps, the minimum measured steps and
+seconds, threads), trains an untrained model of the same architecture as mt's (src/models/) the
+way a PyTorch user would, and prints one JSON object with the step times and the peak RSS: one
+trial of bench/train-throughput.ts. One step is what `mt train` does per update (src/train/step.ts):
 teacher-forced forward with dropout, label-smoothed cross-entropy over the real target tokens,
 backward, gradient clipping by global norm, an Adam/AdamW update.
 
@@ -179,7 +180,12 @@ def main():
                                weight_decay=train["weight_decay"])
     torch.mm(torch.randn(64, 64), torch.randn(64, 64))
     result = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_in_use(), "seconds": [], "tokens": [], "losses": []}
-    for k, pairs in enumerate(job["batches"]):
+    warmup, batches = job["warmup"], job["batches"]
+    k = 0
+    # As bench/train-throughput.ts's mt side: the warm-up batches, then the measured ones cycled
+    # until at least min_steps steps and min_seconds seconds are measured.
+    while len(result["seconds"]) < job["min_steps"] or sum(result["seconds"]) < job["min_seconds"]:
+        pairs = batches[k] if k < warmup else batches[warmup + (k - warmup) % (len(batches) - warmup)]
         src, mask, tgt_in, tgt_out = make_batch(pairs, job)
         start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
@@ -193,10 +199,12 @@ def main():
         optimizer.step()
         value = loss.item()
         seconds = time.perf_counter() - start
-        if k >= job["warmup"]:
+        if k >= warmup:
             result["seconds"].append(seconds)
             result["tokens"].append(tokens)
             result["losses"].append(value)
+        k += 1
+    # Linux reports ru_maxrss in KiB: the peak of this process (all its threads).
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 

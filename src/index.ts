@@ -16,7 +16,7 @@ export {
   type GeneratedCorpus,
   type GeneratedName,
   type GenerateOptions,
-} from '../data/generate/index.ts';
+} from './data/generate/index.ts';
 export { plotAttention, plotCurves, plotLength, renderFigure, type Figure } from './report/plots/index.ts';
 export { prepareData, dataFiles } from './data/prepare.ts';
 export { formatReport, type DataReport, type SetReport } from './data/report.ts';
@@ -26,12 +26,12 @@ export {
   loadSubwords,
   trainSentencePiece,
   trainerOptions,
-  normalizeNmtNfkc,
   SentencePieceModel,
   type SubwordModel,
   type SubwordPair,
   type VocabSummary,
 } from './subword/index.ts';
+export { normalizeNmtNfkc } from './text/normalize.ts';
 export { greedyDecode } from './decode/greedy.ts';
 export { beamSearch } from './decode/beam.ts';
 export { lengthPenalty, type BeamOptions, type Hypothesis, type SearchOptions } from './decode/search.ts';
@@ -39,6 +39,8 @@ export { translateLines, decodeBatch, searchOptions, type Translation, type Tran
 export { translateStream, type StreamSummary } from './decode/stream.ts';
 export { DecodePool } from './decode/parallel.ts';
 export { loadTranslator, type Translator } from './decode/load.ts';
+export { translateRun, type TranslateRunOptions, type TranslateRunResult, type TranslateRecord } from './decode/run.ts';
+export { TranslatorSession, type SessionOptions } from './decode/session.ts';
 export { loadAveragedCheckpoint } from './decode/average.ts';
 export { train, type TrainOptions, type TrainSummary, type StepReport } from './train/trainer.ts';
 export {
@@ -77,6 +79,7 @@ export {
   type Scorer,
 } from './metrics/index.ts';
 export { evaluate, type EvalOptions, type EvalInputs, type EvalReport } from './metrics/evaluate.ts';
+export { evaluateRun, evaluateFiles, evalOptionsFor, writeLengthScores, type EvalRecord, type EvaluateRunOptions, type RunScores } from './metrics/run.ts';
 export { formatEvalReport } from './metrics/format.ts';
 export { explainMetrics } from './metrics/explain.ts';
 export { bootstrapInterval, pairedBootstrap, pairedRandomization } from './metrics/significance.ts';

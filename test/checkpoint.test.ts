@@ -17,7 +17,7 @@ import type { NmtModel } from '../src/models/types.ts';
 import { RunDir } from '../src/run/rundir.ts';
 import { Adam } from '../src/train/optimizer.ts';
 import { LrSchedule } from '../src/train/schedule.ts';
-import type { TrainingState } from '../src/train/state.ts';
+import type { TrainingState } from '../src/checkpoint/training-state.ts';
 import { tempDir } from './helpers/cli.ts';
 
 before(async () => {

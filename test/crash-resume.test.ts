@@ -13,7 +13,7 @@ import { initBackend } from '../src/backend/index.ts';
 import { listCheckpoints, loadCheckpoint, readCheckpoint, verifyCheckpoint } from '../src/checkpoint/index.ts';
 import { RunDir } from '../src/run/rundir.ts';
 import { loadSubwords } from '../src/subword/index.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Sfc32 } from '../src/util/random.ts';
 import { runMtAsync, SHARED, tempDir } from './helpers/cli.ts';
 import { missingShared } from './helpers/requirements.ts';
 import { killOnEntry, lastLoggedStep, lockOwner, MtProcess, onEntry, readTree, sleep } from './helpers/crash.ts';
@@ -94,7 +94,7 @@ describe('crash safety: SIGKILL at random moments', () => {
     const uninterrupted = await runMtAsync(trainArgs(whole.root));
     assert.equal(uninterrupted.code, 0, uninterrupted.stderr);
 
-    const rng = Rng.fromSeed(2024);
+    const rng = Sfc32.fromSeed(2024);
     const times = (n: number, how: TrainKill): TrainKill[] => Array<TrainKill>(n).fill(how);
     // 11 of the 20 aim at a checkpoint save.
     const plan = rng.shuffle([...times(3, 'startup'), ...times(6, 'steps'), ...times(5, 'save'), ...times(6, 'entry')]);
@@ -180,7 +180,7 @@ describe('crash safety: SIGKILL at random moments', () => {
         'model: { type: seq2seq, hidden_size: 16, emb_size: 8 }',
       ].join('\n'),
     );
-    const rng = Rng.fromSeed(77);
+    const rng = Sfc32.fromSeed(77);
 
     const root = path.join(cwd, 'run');
     const args = (stage: string): string[] => [stage, '-c', 'exp.yaml', '--run', 'run'];

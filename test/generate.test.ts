@@ -8,8 +8,8 @@ import {
   type GeneratedPair,
   type PairStructure,
   type StructNode,
-} from '../data/generate/index.ts';
-import { VERBS } from '../data/generate/lexicon-en-ko.ts';
+} from '../src/data/generate/index.ts';
+import { VERBS } from '../src/data/generate/lexicon-en-ko.ts';
 import { UserError } from '../src/errors.ts';
 import { runMt, tempDir } from './helpers/cli.ts';
 

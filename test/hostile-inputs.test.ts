@@ -71,8 +71,8 @@ function write(dir: string, files: Record<string, string | Buffer>): void {
 
 /**
  * Every file and folder under `dir` → a fingerprint. Logs are left out (a failed stage may log
- * why), so is a run's config.yaml (`--force` replaces it before the stage runs), and a manifest
- * counts by the stages it records.
+ * why), and a manifest counts by the stages it records. A run's config.yaml is compared byte for
+ * byte: a failing stage, even with `--force`, must leave it as it was.
  */
 function snapshot(dir: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -84,8 +84,6 @@ function snapshot(dir: string): Map<string, string> {
         if (entry.name === 'logs') continue;
         out.set(p, 'folder');
         walk(p);
-      } else if (entry.name === 'config.yaml' && fs.existsSync(path.join(dir, rel, 'manifest.json'))) {
-        continue;
       } else if (entry.name === 'manifest.json') {
         out.set(p, manifestStages(abs));
       } else if (entry.isFile()) {
@@ -107,13 +105,13 @@ function manifestStages(file: string): string {
   }
 }
 
-/** What changed, except a run directory the command created that holds no stage. */
+/** What changed, except a run directory the command created that holds no stage (its config.yaml pins nothing). */
 function changes(before: Map<string, string>, after: Map<string, string>): string[] {
   const freshRun = (p: string): boolean => after.get(path.join(p, 'manifest.json')) === 'stages {}' && !before.has(p);
   const out: string[] = [];
   for (const [p, v] of after) {
     if (before.get(p) === v) continue;
-    const emptyNewRun = !before.has(p) && (freshRun(p) || (path.basename(p) === 'manifest.json' && freshRun(path.dirname(p))));
+    const emptyNewRun = !before.has(p) && (freshRun(p) || (['manifest.json', 'config.yaml'].includes(path.basename(p)) && freshRun(path.dirname(p))));
     if (!emptyNewRun) out.push(`${before.has(p) ? 'changed' : 'new'} ${p}`);
   }
   for (const p of before.keys()) if (!after.has(p)) out.push(`removed ${p}`);

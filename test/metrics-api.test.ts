@@ -20,10 +20,10 @@ import {
   sentenceTer,
   sumRows,
 } from '../src/metrics/index.ts';
-import { Rng } from '../src/metrics/random.ts';
 import { bootstrapInterval, estimateInterval, pairedBootstrap, pairedRandomization } from '../src/metrics/significance.ts';
 import { pySplit } from '../src/metrics/text.ts';
 import { bleuTokenizer, tercomTokenize } from '../src/metrics/tokenizers.ts';
+import { Xoshiro128 } from '../src/util/random.ts';
 import { missingShared, sharedLines } from './helpers/requirements.ts';
 
 /** Real text to score: the first 300 lines of Multi30k test2016 (suites that use it skip without it). */
@@ -33,7 +33,7 @@ const SOURCES = NO_MULTI30K ? [] : sharedLines('data/multi30k/test2016.de', 300)
 
 /** A system that drops or replaces each word with probability `rate` (deterministic). */
 function degrade(lines: string[], rate: number, seed: number): string[] {
-  const rng = new Rng(seed);
+  const rng = new Xoshiro128(seed);
   return lines.map((l) =>
     l
       .split(' ')
@@ -146,13 +146,13 @@ describe('resampling and significance', { skip: NO_MULTI30K }, () => {
   const betterStats = scorer.segmentStats(better);
 
   it('the generator is seeded: same seed, same numbers; integers stay in range', () => {
-    const a = new Rng(7);
-    const b = new Rng(7);
+    const a = new Xoshiro128(7);
+    const b = new Xoshiro128(7);
     const xs = Array.from({ length: 1000 }, () => a.int(10));
     assert.deepEqual(xs, Array.from({ length: 1000 }, () => b.int(10)));
     assert.ok(xs.every((x) => x >= 0 && x < 10));
     assert.equal(new Set(xs).size, 10);
-    assert.notDeepEqual(xs.slice(0, 20), Array.from({ length: 20 }, () => new Rng(8).int(10)));
+    assert.notDeepEqual(xs.slice(0, 20), Array.from({ length: 20 }, () => new Xoshiro128(8).int(10)));
   });
 
   it('the 95% interval takes the 25th and 975th of 1000 sorted scores, as sacreBLEU', () => {

@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import { ConfigSchema } from '../src/config/schema.ts';
 import { RunDir } from '../src/run/rundir.ts';
 import { trainSubwords } from '../src/subword/index.ts';
-import { Rng } from '../src/train/rng.ts';
 import { Logger } from '../src/util/log.ts';
+import { Sfc32 } from '../src/util/random.ts';
 import { tempDir } from './helpers/cli.ts';
 
 export const quietLog = (): Logger => new Logger({ quiet: true, json: false, verbose: false });
@@ -17,7 +17,7 @@ export const quietLog = (): Logger => new Logger({ quiet: true, json: false, ver
 const WORDS = ['ka', 'lo', 'mi', 'nu', 'pe', 'ri', 'so', 'tu', 'va', 'ze', 'bo', 'di'];
 
 function sentences(count: number, seed: number): string[] {
-  const rng = Rng.fromSeed(seed);
+  const rng = Sfc32.fromSeed(seed);
   return Array.from({ length: count }, () => Array.from({ length: 2 + rng.int(5) }, () => WORDS[rng.int(WORDS.length)]).join(' '));
 }
 

@@ -20,10 +20,10 @@ import { UserError } from '../errors.ts';
 import { createModel } from '../models/index.ts';
 import type { NmtModel } from '../models/types.ts';
 import { canonicalJson, identityOf, LAYOUT, sha256, type RunDir } from '../run/rundir.ts';
-import type { TrainingState, ValidationResult } from '../train/state.ts';
 import { replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { MT_VERSION } from '../version.ts';
 import { decodeSafetensors, encodeSafetensors, type HostTensor } from './safetensors.ts';
+import type { TrainingState, ValidationResult } from './training-state.ts';
 
 export const CHECKPOINT_FORMAT_VERSION = 1;
 const FILES = { model: 'model.safetensors', optimizer: 'optimizer.safetensors', state: 'state.json', manifest: 'manifest.json' };

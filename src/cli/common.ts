@@ -1,6 +1,5 @@
 /** What every subcommand shares: global flags, the logger, config + run directory loading. */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfigFile } from '../config/load.ts';
@@ -40,11 +39,8 @@ export function parseThreads(flag: string | undefined): number | 'auto' {
   return n;
 }
 
-/** The threads (training ranks, decoding workers) for a parsed `--threads` on the backend in use. */
-export function threadsFor(threads: number | 'auto', backend: string): number {
-  if (threads !== 'auto') return threads;
-  return backend === 'wasm' || backend === 'cpu' ? Math.min(os.availableParallelism(), 8) : 1;
-}
+/** The threads for a parsed `--threads` on the backend in use (defined beside the backend names). */
+export { threadsFor } from '../backend/names.ts';
 
 /** commander parser for flags that take a count. */
 export function positiveInt(value: string): number {

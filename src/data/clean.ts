@@ -5,7 +5,7 @@
  * so that the sets a model is judged on are not made easier by filtering.
  */
 import type { CleanConfig } from '../config/sections/data.ts';
-import { normalizeNmtNfkc } from '../subword/normalize.ts';
+import { normalizeNmtNfkc } from '../text/normalize.ts';
 import type { Pair } from './corpus.ts';
 import { HashSet64, pairHash } from './hashset.ts';
 

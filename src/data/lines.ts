@@ -5,6 +5,10 @@
  * silently replaced. Plain and gzip files (told apart by their magic bytes) are streamed: memory
  * does not grow with the file. `mt prepare`, `mt translate` and `mt eval` all read through it; the
  * last two also read pipes and stdin (`-`), and bound the length of a line.
+ *
+ * This module is the one place mt reads a text file into lines: `LineReader` streams them,
+ * `readLines` reads a user's whole file by the rules above, and `readLinesSync` reads back the
+ * files mt wrote itself (a run's prepared data), which prepare has already checked.
  */
 import * as fs from 'node:fs';
 import { pipeline, type Readable } from 'node:stream';
@@ -245,6 +249,45 @@ export class LineReader {
       return { ok: false, problem: 'invalid UTF-8' };
     }
   }
+}
+
+/**
+ * The lines of a UTF-8 text file or pipe (`-` reads stdin), by the rules above: split on LF only,
+ * a final newline does not start another line, a CRLF's CR and a leading byte-order mark are not
+ * text; nothing else is stripped (the metrics, for one, define their own whitespace handling).
+ * Invalid UTF-8 and NUL bytes (a binary or mis-encoded file) and a line over MAX_LINE_BYTES are
+ * errors naming the line, not text that would quietly change what is computed from it.
+ */
+export async function readLines(file: string): Promise<string[]> {
+  const reader = new LineReader(file, { pipes: true, maxLineBytes: MAX_LINE_BYTES });
+  const lines: string[] = [];
+  try {
+    for (let line = await reader.next(); line !== null; line = await reader.next()) {
+      if (!line.ok) throw new UserError(`${reader.file}:${reader.lineNo}: ${line.problem}${line.problem.startsWith('NUL') ? ' (not a text file?)' : ''}`);
+      lines.push(line.text);
+    }
+  } finally {
+    reader.close();
+  }
+  return lines;
+}
+
+/**
+ * The lines of a file already known to be clean text — a run's prepared data, which `mt prepare`
+ * wrote and checked — read at once without the checks above: split on LF, a final newline does
+ * not start another line.
+ */
+export function readLinesSync(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') throw new UserError(`${file}: no such file`);
+    throw e;
+  }
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
 }
 
 function errorText(e: unknown): string {

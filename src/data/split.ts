@@ -2,7 +2,7 @@
  * The seeded held-out split: which lines of the cleaned training data become valid and test pairs.
  * Only the chosen line indices are held in memory (Floyd's sampling), never the corpus.
  */
-import { seededRandom } from '../util/random.ts';
+import { mulberry32 } from '../util/random.ts';
 
 /** `k` distinct indices drawn uniformly from [0, n) (Floyd's algorithm: O(k) memory, any n). */
 export function sampleIndices(n: number, k: number, rand: () => number): Set<number> {
@@ -21,7 +21,7 @@ export type HeldOut = 'valid' | 'test';
  * the same n, sizes and seed always give the same lines. Lines not in the map stay in train.
  */
 export function heldOutLines(n: number, validSize: number, testSize: number, seed: number): Map<number, HeldOut> {
-  const rand = seededRandom(seed);
+  const rand = mulberry32(seed);
   const picked = [...sampleIndices(n, validSize + testSize, rand)].sort((a, b) => a - b);
   // Shuffle (Fisher–Yates) so that which picked line goes to valid and which to test is random too.
   for (let i = picked.length - 1; i > 0; i--) {

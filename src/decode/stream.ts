@@ -1,11 +1,11 @@
 /**
  * Translate a stream of line windows and write each window's output, in input order, as soon as
- * it is decoded: what `mt translate` runs, whether the lines come from a file or a pipe.
+ * it is decoded: what translateRun (run.ts) runs, whether the lines come from a file or a pipe.
  */
 import type { DecodeConfig } from '../config/schema.ts';
 import type { Translator } from './load.ts';
 import type { DecodePool } from './parallel.ts';
-import { formatAttention, formatJson, formatNbest, translateLines, type Translation } from './translate.ts';
+import { formatAttention, formatJson, formatNbest, translateLines, type TranslateOptions, type Translation } from './translate.ts';
 
 export type OutputFormat = 'text' | 'nbest' | 'json';
 
@@ -36,6 +36,12 @@ function format(kind: OutputFormat, index: number, t: Translation): string {
   return t.text + '\n';
 }
 
+/** Translate `lines` with `translator`, on the pool's worker threads when there is one (the same output either way). */
+export async function translateOn(translator: Translator, pool: DecodePool | undefined, lines: string[], decode: DecodeConfig, opts: TranslateOptions = {}): Promise<Translation[]> {
+  if (pool) return pool.translateLines(translator.subwords, lines, decode, opts);
+  return translateLines(translator.model, translator.subwords, lines, decode, opts);
+}
+
 /**
  * `write` receives each window's text; when it returns false the output was closed downstream
  * (a pipe into `head`) and translation stops early. With a pool, the next window is decoded
@@ -56,11 +62,8 @@ export async function translateStream(
     done += n;
     opts.onProgress?.(done, elapsed());
   };
-  const translate = async (lines: string[], first: number): Promise<Translation[]> => {
-    const options = { attention: opts.writeAttention !== undefined, firstLine: first + 1, warn: opts.warn, onBatch: progress };
-    if (opts.pool) return opts.pool.translateLines(translator.subwords, lines, opts.decode, options);
-    return translateLines(translator.model, translator.subwords, lines, opts.decode, options);
-  };
+  const translate = (lines: string[], first: number): Promise<Translation[]> =>
+    translateOn(translator, opts.pool, lines, opts.decode, { attention: opts.writeAttention !== undefined, firstLine: first + 1, warn: opts.warn, onBatch: progress });
   const output = async (first: number, lines: string[], results: Translation[]): Promise<boolean> => {
     results.forEach((r) => {
       summary.tokens += r.hypotheses[0]?.ids.length ?? 0;

@@ -9,7 +9,7 @@
  * Random draws come from our seeded generator, not numpy's, so intervals and p-values match
  * sacreBLEU's in distribution, not digit for digit.
  */
-import { Rng } from './random.ts';
+import { Xoshiro128 } from '../util/random.ts';
 import { sumRows, type Scorer } from './types.ts';
 
 export interface Interval {
@@ -34,7 +34,7 @@ export function estimateInterval(scores: Float64Array): Interval {
 function bootstrapScores(scorer: Scorer, systems: Float64Array[], samples: number, seed: number): Float64Array[] {
   const size = scorer.statsSize;
   const n = systems[0]!.length / size;
-  const rng = new Rng(seed);
+  const rng = new Xoshiro128(seed);
   const rows = new Int32Array(n);
   const out = systems.map(() => new Float64Array(samples));
   for (let s = 0; s < samples; s++) {
@@ -101,7 +101,7 @@ export function pairedRandomization(scorer: Scorer, baseline: Float64Array, syst
   }
   const delta = Float64Array.from(deltas);
   const segments = delta.length / size;
-  const rng = new Rng(seed);
+  const rng = new Xoshiro128(seed);
   const a = new Float64Array(size);
   const b = new Float64Array(size);
   const resampled = new Float64Array(trials);

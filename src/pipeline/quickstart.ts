@@ -3,23 +3,20 @@
  * generate → prepare → vocab → train (attention) → translate → eval → plots, in one run directory.
  * Each stage is the library function the matching `mt` subcommand calls.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateCorpus, writeCorpus } from '../../data/generate/index.ts';
+import { generateCorpus, writeCorpus } from '../data/generate/index.ts';
+import { readLinesSync } from '../data/lines.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { prepareData } from '../data/prepare.ts';
-import { activeBackend } from '../backend/index.ts';
-import { loadTranslator } from '../decode/load.ts';
-import { decodeWorkers, DecodePool } from '../decode/parallel.ts';
-import { formatAttention, translateLines, type Translation } from '../decode/translate.ts';
-import { evaluate, type EvalReport } from '../metrics/evaluate.ts';
+import { translateRun } from '../decode/run.ts';
+import type { EvalReport } from '../metrics/evaluate.ts';
+import { evaluateRun } from '../metrics/run.ts';
+import { modelFacts } from '../models/facts.ts';
 import { plotAttention, plotCurves, plotLength } from '../report/plots/index.ts';
-import { writeLengthScores } from '../report/plots/length.ts';
 import { LAYOUT, RunDir } from '../run/rundir.ts';
 import { trainSubwords } from '../subword/index.ts';
 import { train, type TrainSummary } from '../train/trainer.ts';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import type { Logger } from '../util/log.ts';
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -55,13 +52,6 @@ export interface QuickstartResult {
   chrf: number;
   plots: string[];
   elapsed_s: number;
-}
-
-function readLines(file: string): string[] {
-  const text = fs.readFileSync(file, 'utf8');
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  return lines;
 }
 
 /** The test sentence whose heatmap is drawn: the first one of middling length (readable, still reordered). */
@@ -104,57 +94,26 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
   if (summary.stopped === 'interrupted') throw new QuickstartInterrupted(summary);
 
   log.info('[5/6] mt translate (test split)');
-  const translator = await loadTranslator(run, { warn: (m) => log.warn(m) });
-  const sources = readLines(run.path(LAYOUT.data, 'test.src'));
   // A fixed-context seq2seq model has no attention to draw (the seq2seq-vs-attention experiment).
-  const withAttention = translator.model.hasAttention;
-  const decodeOpts = { attention: withAttention, warn: (m: string) => log.warn(m) };
-  const workers = decodeWorkers(opts.threads ?? 1, sources.length, config.decode.batch_size);
-  let translations: Translation[];
-  if (workers > 1) {
-    // Worker threads decode whole batches; the output is the same as on one thread.
-    const pool = await DecodePool.start(workers, translator.model, activeBackend()?.name ?? 'wasm');
-    try {
-      translations = await pool.translateLines(translator.subwords, sources, config.decode, decodeOpts);
-    } finally {
-      await pool.close();
-    }
-  } else {
-    translations = translateLines(translator.model, translator.subwords, sources, config.decode, decodeOpts);
-  }
-  translator.model.dispose();
-  const hypFile = run.path(LAYOUT.translations, 'test.hyp');
-  writeFileAtomic(hypFile, translations.map((t) => t.text + '\n').join(''));
+  const withAttention = modelFacts(config.model).hasAttention;
   const attentionFile = run.path(LAYOUT.translations, 'test.attention.jsonl');
-  if (withAttention) writeFileAtomic(attentionFile, translations.map((t, i) => formatAttention(i, t)).join(''));
-  run.recordStage('translate', { sentences: sources.length, checkpoint: translator.source, file: path.relative(run.root, hypFile) });
+  // The whole split sorted into batches at once, as quickstart has always done (see `window`).
+  await translateRun(run, {
+    split: 'test',
+    attention: withAttention ? attentionFile : undefined,
+    format: 'text',
+    window: Infinity,
+    threads: opts.threads ?? 1,
+    backend: 'auto',
+    log,
+  });
 
   log.info('[6/6] mt eval');
-  const refFile = run.path(LAYOUT.data, 'test.tgt');
-  const scores = evaluate(
-    {
-      systems: [{ name: hypFile, lines: translations.map((t) => t.text) }],
-      references: [{ name: refFile, lines: readLines(refFile) }],
-      source: { name: run.path(LAYOUT.data, 'test.src'), lines: sources },
-    },
-    {
-      metrics: config.eval.metrics,
-      tokenize: config.eval.tokenize,
-      lowercase: config.eval.lowercase,
-      confidence: false,
-      paired: null,
-      bootstrapSamples: config.eval.bootstrap_samples,
-      randomizationTrials: 0,
-      seed: config.eval.seed,
-      lengthBuckets: config.eval.length_buckets,
-    },
-  );
-  writeJsonAtomic(run.path(LAYOUT.scores, 'test.json'), scores);
-  writeLengthScores(run.root, scores);
+  const { report: scores } = await evaluateRun(run, { split: 'test', log });
   const system = scores.systems[0]!;
   const bleu = system.scores.bleu?.score ?? NaN;
   const chrf = system.scores.chrf?.score ?? NaN;
-  run.recordStage('eval', { bleu, chrf, file: path.join(LAYOUT.scores, 'test.json') });
+  const sources = readLinesSync(run.path(LAYOUT.data, 'test.src'));
 
   const plots = [
     ...(await plotCurves(run.root)),

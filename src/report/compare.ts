@@ -11,16 +11,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BackendName } from '../backend/names.ts';
-import type { Translator } from '../decode/load.ts';
+import { readLines } from '../data/lines.ts';
+import { translateRun } from '../decode/run.ts';
 import { UserError } from '../errors.ts';
-import { evaluate, DEFAULT_RANDOMIZATION_TRIALS, type EvalOptions, type EvalReport, type NamedLines } from '../metrics/evaluate.ts';
+import { evaluate, type EvalOptions, type EvalReport, type NamedLines } from '../metrics/evaluate.ts';
 import { renderTable } from '../metrics/format.ts';
-import { readLines } from '../metrics/inputs.ts';
+import { evalOptionsFor } from '../metrics/run.ts';
 import { pySplit } from '../metrics/text.ts';
 import { LAYOUT, RunDir } from '../run/rundir.ts';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
+import { writeJsonAtomic } from '../util/atomic.ts';
 import { Logger } from '../util/log.ts';
-import { startProgress } from '../util/progress.ts';
 import { MT_VERSION } from '../version.ts';
 import { lengthSpec, type LengthSeries } from './plots/length.ts';
 import { renderFigure, writeFigure } from './plots/render.ts';
@@ -153,36 +153,22 @@ function checkSame(a: NamedLines, b: NamedLines): void {
   }
 }
 
-/** Translates a run's split with its best checkpoint (else its last) and writes translations/<split>.hyp. */
-async function translateSplit(run: RunDir, split: string, sources: string[], hypFile: string, backend: BackendName | undefined, log: Logger): Promise<string[]> {
-  // Loaded on demand: tfjs takes a second to import, which runs that have translations never pay.
-  const { initBackend } = await import('../backend/index.ts');
-  const { loadTranslator } = await import('../decode/load.ts');
-  const { translateLines } = await import('../decode/translate.ts');
-  await initBackend(backend ?? run.config.backend);
-  let translator: Translator;
+/** Translates a run's split with its best checkpoint (else its last) into translations/<split>.hyp. */
+async function translateSplit(run: RunDir, split: string, sentences: number, hypFile: string, backend: BackendName | undefined, log: Logger): Promise<void> {
   try {
-    translator = await loadTranslator(run, { warn: (m) => log.warn(m) });
+    // The whole split sorted into batches at once, as compare has always done (see `window`).
+    await translateRun(run, {
+      split,
+      format: 'text',
+      window: Infinity,
+      backend,
+      log,
+      onStart: ({ translator }) => log.info(`${hypFile}: missing; translating ${sentences} sentences with the ${translator.source}`),
+    });
   } catch (e) {
     if (e instanceof UserError) throw new UserError(`${hypFile}: no translations, and none can be made: ${e.message}`);
     throw e;
   }
-  log.info(`${hypFile}: missing; translating ${sources.length} sentences with the ${translator.source}`);
-  const progress = startProgress(log, 'translate', sources.length);
-  let texts: string[];
-  try {
-    let done = 0;
-    texts = translateLines(translator.model, translator.subwords, sources, run.config.decode, {
-      warn: (m) => log.warn(m),
-      onBatch: (n) => progress.update((done += n)),
-    }).map((t) => t.text);
-  } finally {
-    progress.stop();
-    translator.model.dispose();
-  }
-  writeFileAtomic(hypFile, texts.map((t) => t + '\n').join(''));
-  run.recordStage('translate', { split, sentences: sources.length, weights: translator.source, file: path.relative(run.root, hypFile), by: 'compare' });
-  return texts;
 }
 
 function cell(report: EvalReport, k: number): SystemCell {
@@ -253,7 +239,8 @@ export async function compareRuns(options: CompareOptions): Promise<CompareRepor
   for (const [k, run] of runs.entries()) {
     const hyp = files[k]!.hyp;
     const translated = !fs.existsSync(hyp);
-    const lines = translated ? await translateSplit(run, split, [...sources.lines], hyp, options.backend, log) : await readLines(hyp);
+    if (translated) await translateSplit(run, split, sources.lines.length, hyp, options.backend, log);
+    const lines = await readLines(hyp);
     // Checked here, not left to evaluate, so the error names the file rather than the run's label.
     if (lines.length !== sources.lines.length) {
       throw new UserError(`${hyp} has ${lines.length} lines but ${sources.name} has ${sources.lines.length}; translate the split again (mt translate --run ${run.root})`);
@@ -263,13 +250,10 @@ export async function compareRuns(options: CompareOptions): Promise<CompareRepor
   }
 
   const evalOptions: EvalOptions = {
+    ...evalOptionsFor(cfg),
     metrics: [...METRICS],
-    tokenize: cfg.tokenize,
-    lowercase: cfg.lowercase,
-    confidence: false,
     paired: 'bs',
     bootstrapSamples: options.samples ?? cfg.bootstrap_samples,
-    randomizationTrials: DEFAULT_RANDOMIZATION_TRIALS,
     seed: options.seed ?? cfg.seed,
     lengthBuckets: buckets,
   };

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SubwordConfig } from '../config/schema.ts';
+import { readLinesSync } from '../data/lines.ts';
 import { UserError } from '../errors.ts';
 import { LAYOUT, type RunDir } from '../run/rundir.ts';
 import { replaceDirAtomic } from '../util/atomic.ts';
@@ -19,7 +20,6 @@ import { trainSentencePiece, trainerOptions, type TrainProgress } from './train.
 import { formatVocab } from './trainer-common.ts';
 import type { SubwordPair } from './types.ts';
 
-export { normalizeNmtNfkc } from './normalize.ts';
 export { SentencePieceModel } from './sentencepiece.ts';
 export { trainSentencePiece, trainerOptions } from './train.ts';
 export type { SubwordModel, SubwordPair } from './types.ts';
@@ -51,12 +51,6 @@ export interface SubwordModelSummary {
 export interface VocabSummary {
   models: SubwordModelSummary[];
   seconds: number;
-}
-
-function readLines(file: string): string[] {
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  return lines;
 }
 
 /** A progress bar per training phase, opened when the phase first reports. */
@@ -122,7 +116,7 @@ export async function trainSubwords(run: RunDir, log: Logger): Promise<VocabSumm
     for (const name of modelNames(cfg)) {
       const sides = name === 'joint' ? (['src', 'tgt'] as const) : [name];
       const inputs = sides.map((s) => trainFile[s]);
-      const lines = inputs.flatMap(readLines);
+      const lines = inputs.flatMap(readLinesSync);
       log.info(`subword ${name}: training ${cfg.type}, ${cfg.vocab_size} pieces, on ${lines.length} lines`);
       const t0 = Date.now();
       const progress = progressFor(log, `vocab ${name}`);
@@ -156,7 +150,7 @@ export async function trainSubwords(run: RunDir, log: Logger): Promise<VocabSumm
     const perSentence: SubwordModelSummary['pieces_per_sentence'] = {};
     for (const side of sides) {
       if (!fs.existsSync(trainFile[side])) continue;
-      const lines = readLines(trainFile[side]);
+      const lines = readLinesSync(trainFile[side]);
       let pieces = 0;
       for (const line of lines) pieces += model.encodeIds(line).length;
       perSentence[side] = lines.length ? Number((pieces / lines.length).toFixed(2)) : 0;

@@ -5,9 +5,10 @@
  */
 import { MIN_VOCAB_SIZE } from '../config/sections/subword.ts';
 import { UserError } from '../errors.ts';
-import { seededRandom } from '../util/random.ts';
+import { nmtNfkcCharsmapBlob } from '../text/normalize.ts';
+import { mulberry32 } from '../util/random.ts';
 import { PieceType, type ModelProto, type TrainerSpec } from './model-proto.ts';
-import { DEFAULT_WHITESPACE, SPACE_SYMBOL, normalizeForModel, nmtNfkcCharsmapBlob } from './normalize.ts';
+import { DEFAULT_WHITESPACE, SPACE_SYMBOL, normalizeForModel } from './normalize.ts';
 import { Script, scriptOf } from './unicode-script.ts';
 
 /** U+2581 `▁`: a space inside pieces. */
@@ -168,7 +169,7 @@ export function loadSentences(lines: string[], opts: TrainerOptions, meta: Map<n
   let chosen = lines;
   if (opts.inputSentenceSize > 0 && lines.length > opts.inputSentenceSize) {
     // Reservoir sampling, as spm does when input_sentence_size is set; seeded so that it is reproducible.
-    const rand = seededRandom(opts.seed);
+    const rand = mulberry32(opts.seed);
     chosen = lines.slice(0, opts.inputSentenceSize);
     for (let i = opts.inputSentenceSize; i < lines.length; i++) {
       const j = Math.floor(rand() * (i + 1));

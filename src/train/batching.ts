@@ -8,12 +8,13 @@
  * index, and the generator state at the start of the epoch — is enough to rebuild the order
  * after a restart and continue with the very next batch (exact resume).
  */
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import type { DataPosition } from '../checkpoint/training-state.ts';
+import { readLinesSync } from '../data/lines.ts';
 import { UserError } from '../errors.ts';
 import type { Batch } from '../models/types.ts';
 import type { SubwordPair } from '../subword/types.ts';
-import { Rng, type RngState } from './rng.ts';
+import { Sfc32, type Sfc32State } from '../util/random.ts';
 
 /** One sentence pair as subword ids, without bos/eos. */
 export interface Pair {
@@ -43,24 +44,8 @@ export interface BatchingOptions {
   maxSentences: number;
 }
 
-/** Where the data stream stands: the next batch is `batch` (0-based) of `epoch` (1-based). */
-export interface DataPosition {
-  epoch: number;
-  batch: number;
-  /** Generator state at the start of `epoch`: it determines that epoch's batch order. */
-  rng: RngState;
-}
-
 export function specialIds(subwords: SubwordPair): SpecialIds {
   return { srcPad: subwords.src.padId, tgtPad: subwords.tgt.padId, bos: subwords.tgt.bosId, eos: subwords.tgt.eosId };
-}
-
-export function readLines(file: string): string[] {
-  if (!fs.existsSync(file)) throw new UserError(`${file}: no such file`);
-  const text = fs.readFileSync(file, 'utf8');
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  return lines;
 }
 
 /**
@@ -68,8 +53,8 @@ export function readLines(file: string): string[] {
  * empty source (nothing to attend to), are dropped; `maxLen` undefined keeps every pair.
  */
 export function encodeCorpus(srcFile: string, tgtFile: string, subwords: SubwordPair, maxLen?: number): EncodedCorpus {
-  const srcLines = readLines(srcFile);
-  const tgtLines = readLines(tgtFile);
+  const srcLines = readLinesSync(srcFile);
+  const tgtLines = readLinesSync(tgtFile);
   if (srcLines.length !== tgtLines.length) {
     throw new UserError(`${tgtFile}: ${tgtLines.length} lines but ${srcFile} has ${srcLines.length}; the files must be line-aligned`);
   }
@@ -119,7 +104,7 @@ const byLength = (pairs: Pair[]) => (a: number, b: number) =>
 const POOL_BATCHES = 100;
 
 /** One epoch's batches (pair indices), drawn with `rng`. */
-export function planEpoch(pairs: Pair[], opts: BatchingOptions, rng: Rng): number[][] {
+export function planEpoch(pairs: Pair[], opts: BatchingOptions, rng: Sfc32): number[][] {
   const order = rng.shuffle(pairs.map((_, i) => i));
   const poolSize = POOL_BATCHES * opts.maxSentences;
   const batches: number[][] = [];
@@ -141,10 +126,10 @@ export class BatchStream {
   private readonly opts: BatchingOptions;
   private epoch: number;
   private batch: number;
-  private epochStart: RngState;
+  private epochStart: Sfc32State;
   private batches: number[][];
   /** Generator state after planning the current epoch: the next epoch starts from it. */
-  private afterPlan: RngState;
+  private afterPlan: Sfc32State;
 
   constructor(pairs: Pair[], opts: BatchingOptions, position: DataPosition) {
     if (pairs.length === 0) throw new UserError('no training pairs left after filtering (check train.max_len and the prepared data)');
@@ -152,7 +137,7 @@ export class BatchStream {
     this.opts = opts;
     this.epoch = position.epoch;
     this.epochStart = position.rng;
-    const rng = Rng.fromState(position.rng);
+    const rng = Sfc32.fromState(position.rng);
     this.batches = planEpoch(pairs, opts, rng);
     this.afterPlan = rng.state();
     // A changed batching config can leave the saved index past the end: go on with the next epoch.
@@ -160,7 +145,7 @@ export class BatchStream {
   }
 
   static fromSeed(pairs: Pair[], opts: BatchingOptions, seed: number): BatchStream {
-    return new BatchStream(pairs, opts, { epoch: 1, batch: 0, rng: Rng.fromSeed(seed).state() });
+    return new BatchStream(pairs, opts, { epoch: 1, batch: 0, rng: Sfc32.fromSeed(seed).state() });
   }
 
   /** The position of the next batch (what a checkpoint stores). */
@@ -180,7 +165,7 @@ export class BatchStream {
       this.epoch += 1;
       this.batch = 0;
       this.epochStart = this.afterPlan;
-      const rng = Rng.fromState(this.epochStart);
+      const rng = Sfc32.fromState(this.epochStart);
       this.batches = planEpoch(this.pairs, this.opts, rng);
       this.afterPlan = rng.state();
     }

@@ -6,21 +6,10 @@
  *   noam          lr · d^−½ · min(s^−½, s · W^−1.5)  Vaswani et al.; lr is the factor, d the model size
  * All state is in ScheduleState (JSON), so a resumed run continues with the same rates.
  */
+import type { ScheduleState } from '../checkpoint/training-state.ts';
 import type { TrainConfig } from '../config/schema.ts';
 
 type ScheduleConfig = TrainConfig['schedule'];
-
-export interface ScheduleState {
-  type: ScheduleConfig['type'];
-  /** Updates since the schedule started. */
-  steps: number;
-  /** Plateau multiplier (1 until the first reduction). */
-  scale: number;
-  /** Plateau: best validation value so far, null before the first. */
-  best: number | null;
-  /** Plateau: validations since the last improvement. */
-  bad: number;
-}
 
 export class LrSchedule {
   private readonly cfg: ScheduleConfig;

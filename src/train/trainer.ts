@@ -9,164 +9,36 @@
  * the same losses as one that was never interrupted. An aborted signal (Ctrl-C) saves a
  * checkpoint after the current step; a NaN/Inf or exploding loss stops before the update, so the last
  * checkpoint stays the last good one.
+ *
+ * Around the loop, one concern a file: corpora.ts (the prepared data), resume.ts (what a checkpoint
+ * must match to resume), stopping.ts (limits and early stopping), retention.ts (which checkpoints
+ * are kept), metrics-log.ts (logs/metrics.jsonl), guards.ts (divergence, out of memory).
  */
-import * as fs from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
 import { activeBackend, isOutOfMemory } from '../backend/index.ts';
-import {
-  assignWeights,
-  checkpointName,
-  checkSubwords,
-  listCheckpoints,
-  readCheckpoint,
-  removeStaleTemps,
-  resolveCheckpoint,
-  saveCheckpoint,
-  toTensors,
-  type CheckpointContents,
-} from '../checkpoint/index.ts';
+import { removeStaleTemps, type CheckpointContents } from '../checkpoint/index.ts';
+import type { TrainingState, ValidationResult } from '../checkpoint/training-state.ts';
 import type { TrainConfig } from '../config/schema.ts';
-import { UserError } from '../errors.ts';
 import { createModel } from '../models/index.ts';
 import type { NmtModel } from '../models/types.ts';
-import { diffKeys, LAYOUT, type RunDir } from '../run/rundir.ts';
+import { LAYOUT, type RunDir } from '../run/rundir.ts';
 import { loadSubwords } from '../subword/index.ts';
 import type { SubwordPair } from '../subword/types.ts';
-import { appendLine, writeFileAtomic } from '../util/atomic.ts';
-import type { Logger } from '../util/log.ts';
-import { startProgress, type Progress } from '../util/progress.ts';
-import {
-  BatchStream,
-  encodeCorpus,
-  planInOrder,
-  readLines,
-  specialIds,
-  targetTokens,
-  type BatchingOptions,
-  type Pair,
-  type SpecialIds,
-} from './batching.ts';
+import { silentProgress, startProgress, type Progress } from '../util/progress.ts';
+import { BatchStream, planInOrder, specialIds, targetTokens, type BatchingOptions, type Pair, type SpecialIds } from './batching.ts';
+import { loadCorpora, requirePreparedData, type Corpora } from './corpora.ts';
+import { DivergenceGuard, outOfMemoryError } from './guards.ts';
+import { describeTrainRecord, describeValidRecord, MetricsLog, round, StepInterval } from './metrics-log.ts';
 import { Adam } from './optimizer.ts';
-import { LrSchedule } from './schedule.ts';
-import type { StopMetric, TrainingState, ValidationResult } from './state.ts';
 import { DataParallel } from './parallel.ts';
+import { initialState, restoreTraining, resumePoint } from './resume.ts';
+import { SavedCheckpoints } from './retention.ts';
+import { LrSchedule } from './schedule.ts';
 import { optimizerUpdate } from './step.ts';
+import { limitReached, observeValidation, trainFurther, type LimitReason, type StopReason } from './stopping.ts';
+import type { StepReport, TrainOptions, TrainSummary } from './types.ts';
 import { validationLoss, validationScores } from './validate.ts';
 
-export interface TrainOptions {
-  log: Logger;
-  /** Resume with fresh Adam moments (e.g. after changing the optimizer settings). */
-  resetOptimizer?: boolean;
-  /** Resume with the schedule restarted (warmup again, plateau scale 1). */
-  resetSchedule?: boolean;
-  /** When aborted (Ctrl-C), training saves a checkpoint after the current step and returns. */
-  signal?: AbortSignal;
-  /**
-   * Cores to take each batch's gradients on (data-parallel worker threads, src/train/parallel.ts);
-   * default 1. Dropout masks depend on it, so a run reproduces exactly with the same number.
-   */
-  threads?: number;
-  /** Called after every optimizer step. */
-  onStep?: (report: StepReport) => void;
-}
-
-export interface StepReport {
-  step: number;
-  epoch: number;
-  /** Label-smoothed loss per target token (what is minimised). */
-  loss: number;
-  /** Summed −log p(gold) and target tokens of the step (perplexity = exp(nll / tokens)). */
-  nll: number;
-  tokens: number;
-  lr: number;
-  gradNorm: number;
-}
-
-export type StopReason = 'max_steps' | 'max_epochs' | 'early_stopping' | 'interrupted';
-
-export interface TrainSummary {
-  stopped: StopReason;
-  step: number;
-  epoch: number;
-  /** Step of the checkpoint training resumed from, null for a fresh start. */
-  resumedFrom: number | null;
-  best: TrainingState['best'];
-  /** The last validation (null if none ran). */
-  validation: ValidationResult | null;
-  /** The newest checkpoint folder (null if nothing was trained). */
-  checkpoint: string | null;
-  tokens: number;
-  elapsed_s: number;
-}
-
-interface Corpora {
-  train: Pair[];
-  valid: Pair[];
-  validSrc: string[];
-  validTgt: string[];
-}
-
-const higherIsBetter = (metric: StopMetric): boolean => metric === 'bleu' || metric === 'chrf';
-
-function metricValue(v: ValidationResult, metric: StopMetric): number {
-  const value = metric === 'loss' ? v.loss : metric === 'ppl' ? v.ppl : v[metric];
-  if (value === undefined) throw new Error(`validation has no ${metric}`);
-  return value;
-}
-
-/** Refuse to start without the prepared data, naming the stage to run (loadSubwords does the same for `mt vocab`). */
-function requirePreparedData(run: RunDir): void {
-  for (const split of ['train', 'valid']) {
-    for (const side of ['src', 'tgt']) {
-      const file = run.path(LAYOUT.data, `${split}.${side}`);
-      if (!fs.existsSync(file)) throw new UserError(`${file}: missing; run \`mt prepare\` on this run directory first`);
-    }
-  }
-}
-
-function loadCorpora(run: RunDir, subwords: SubwordPair, maxLen: number, log: Logger): Corpora {
-  const data = (name: string) => run.path(LAYOUT.data, name);
-  const train = encodeCorpus(data('train.src'), data('train.tgt'), subwords, maxLen);
-  const valid = encodeCorpus(data('valid.src'), data('valid.tgt'), subwords, maxLen);
-  if (train.dropped > 0) log.info(`train: ${train.dropped} of ${train.lines} pairs dropped (longer than train.max_len ${maxLen} or empty source)`);
-  const validSrc = readLines(data('valid.src'));
-  if (validSrc.length === 0) throw new UserError(`${data('valid.src')}: empty; training needs a validation set (data.valid or data.split.valid_size)`);
-  if (valid.dropped > 0) log.info(`valid: loss over ${valid.pairs.length} of ${valid.lines} pairs (the others exceed train.max_len); BLEU over all`);
-  return { train: train.pairs, valid: valid.pairs, validSrc, validTgt: readLines(data('valid.tgt')) };
-}
-
-/** Keep only the metrics records up to `step` (a resumed run rewrites what came after). */
-function truncateMetrics(file: string, step: number): void {
-  if (!fs.existsSync(file)) return;
-  const kept = fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => {
-      if (!line.trim()) return false;
-      try {
-        const record = JSON.parse(line) as { step?: unknown };
-        return typeof record.step === 'number' && record.step <= step;
-      } catch {
-        return false;
-      }
-    });
-  writeFileAtomic(file, kept.map((l) => l + '\n').join(''));
-}
-
-function formatDuration(seconds: number): string {
-  const s = Math.round(seconds);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${Math.floor(s / 3600)}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
-}
-
-const round = (x: number, digits = 4): number => Number(x.toFixed(digits));
-
-/**
- * A loss per token above this many times ln(vocabulary size) (a uniform guess's loss) means the
- * model diverged even though the numbers are finite (a learning rate of 1e10 gives 2e11): training
- * stops there instead of validating garbage for minutes.
- */
-const MAX_LOSS_FACTOR = 10;
+export type { StepReport, StopReason, TrainOptions, TrainSummary } from './types.ts';
 
 class Trainer {
   private readonly cfg: TrainConfig;
@@ -179,18 +51,16 @@ class Trainer {
   private state: TrainingState;
   private readonly ids: SpecialIds;
   private readonly validBatches: number[][];
-  private readonly metricsFile: string;
+  private readonly metrics: MetricsLog;
+  private readonly checkpoints: SavedCheckpoints;
+  private readonly guard: DivergenceGuard;
   private lastValidation: ValidationResult | null = null;
-  private lastSaved: string | null = null;
-  private lastSavedStep = -1;
   private readonly sessionStart = Date.now();
   private readonly elapsedBefore: number;
-  private interval = { steps: 0, loss: 0, nll: 0, tokens: 0, seconds: 0 };
+  private readonly interval = new StepInterval();
   /** The rate the latest update used. */
   private lastLr = 0;
-  /** Loss per token beyond which the model counts as diverged (MAX_LOSS_FACTOR). */
-  private readonly maxLoss: number;
-  private progress: Progress = { update() {}, stop() {} };
+  private progress: Progress;
 
   constructor(
     private readonly run: RunDir,
@@ -203,34 +73,25 @@ class Trainer {
     this.batching = { batchTokens: this.cfg.batch_tokens, maxSentences: this.cfg.max_sentences };
     this.ids = specialIds(subwords);
     this.validBatches = planInOrder(data.valid, this.batching);
-    this.metricsFile = run.path(LAYOUT.logs, 'metrics.jsonl');
+    this.metrics = new MetricsLog(run.path(LAYOUT.logs, 'metrics.jsonl'));
+    this.checkpoints = new SavedCheckpoints(run, [...new Set([subwords.src.file, subwords.tgt.file])], this.cfg.keep_last);
+    this.progress = silentProgress(opts.log);
     this.model = createModel(run.config.model, subwords.src.vocabSize, subwords.tgt.vocabSize, run.config.seed);
-    this.maxLoss = MAX_LOSS_FACTOR * Math.log(this.model.tgtVocabSize);
+    this.guard = new DivergenceGuard(this.model.tgtVocabSize, this.cfg);
     this.optimizer = new Adam(this.model.namedVariables, {
       decoupled: this.cfg.optimizer === 'adamw',
       beta1: this.cfg.betas[0],
       beta2: this.cfg.betas[1],
       weightDecay: this.cfg.weight_decay,
     });
-    const lr = this.cfg.learning_rate;
-    this.schedule = new LrSchedule(this.cfg.schedule, lr, this.model.width);
+    this.schedule = new LrSchedule(this.cfg.schedule, this.cfg.learning_rate, this.model.width);
     this.stream = BatchStream.fromSeed(data.train, this.batching, run.config.seed);
-    this.state = {
-      step: 0,
-      epoch: 0,
-      data: this.stream.position(),
-      model_rng: this.model.rngState,
-      schedule: this.schedule.state(),
-      optimizer: { type: this.cfg.optimizer, updates: 0 },
-      best: null,
-      bad_validations: 0,
-      tokens: 0,
-      elapsed_s: 0,
-      train_config: this.cfg,
-    };
+    this.state = initialState(this.cfg, this.model, this.schedule, this.stream);
     if (resume) {
       try {
-        this.restore(resume);
+        const fresh = { model: this.model, optimizer: this.optimizer, schedule: this.schedule, pairs: data.train, batching: this.batching };
+        ({ state: this.state, schedule: this.schedule, stream: this.stream, validation: this.lastValidation } = restoreTraining(resume, run, fresh, opts));
+        this.checkpoints.resumedFrom(resume.dir, this.state.step);
       } catch (e) {
         this.dispose();
         throw e;
@@ -239,65 +100,19 @@ class Trainer {
     this.elapsedBefore = this.state.elapsed_s;
   }
 
-  private restore(c: CheckpointContents): void {
-    const { log } = this.opts;
-    const t = c.state.training;
-    const name = checkpointName(t.step);
-    const changedModel = diffKeys(c.state.model, this.run.config.model, 'model');
-    if (changedModel.length > 0) {
-      throw new UserError(`${c.dir}: was trained with a different model config (changed: ${changedModel.join(', ')}); use a new run directory`);
-    }
-    if (c.state.src_vocab_size !== this.model.srcVocabSize || c.state.tgt_vocab_size !== this.model.tgtVocabSize) {
-      throw new UserError(`${c.dir}: vocabulary sizes ${c.state.src_vocab_size}/${c.state.tgt_vocab_size} differ from the run's subword models`);
-    }
-    assignWeights(this.model, c.weights, c.dir);
-    this.model.rngState = t.model_rng;
-    if (this.opts.resetOptimizer) {
-      log.info('--reset-optimizer: starting with fresh Adam moments');
-    } else {
-      const moments = toTensors(c.optimizer);
-      try {
-        this.optimizer.loadState(moments, t.optimizer.updates);
-      } catch (e) {
-        throw new UserError(`${c.dir}: optimizer state does not fit (${(e as Error).message}); pass --reset-optimizer`);
-      } finally {
-        tf.dispose(Object.values(moments));
-      }
-    }
-    if (this.opts.resetSchedule) {
-      log.info('--reset-schedule: the learning-rate schedule starts over');
-    } else {
-      if (t.schedule.type !== this.cfg.schedule.type) {
-        throw new UserError(
-          `train.schedule.type changed from ${t.schedule.type} to ${this.cfg.schedule.type} since ${name}; pass --reset-schedule to restart the schedule`,
-        );
-      }
-      this.schedule = new LrSchedule(this.cfg.schedule, this.cfg.learning_rate, this.model.width, t.schedule);
-    }
-    this.stream = new BatchStream(this.data.train, this.batching, t.data);
-    const changed = diffKeys(t.train_config, this.cfg, 'train');
-    if (changed.length > 0) log.warn(`train settings changed since ${name}: ${changed.join(', ')}`);
-    this.state = { ...t, optimizer: { type: this.cfg.optimizer, updates: this.optimizer.updates }, train_config: this.cfg };
-    this.lastValidation = c.state.validation;
-    this.lastSaved = c.dir;
-    this.lastSavedStep = t.step;
-  }
-
   /** Why training should not take another step, if it should not. */
-  private finished(): Exclude<StopReason, 'interrupted'> | undefined {
-    if (this.cfg.max_steps !== undefined && this.state.step >= this.cfg.max_steps) return 'max_steps';
-    if (this.stream.position().epoch > this.cfg.max_epochs) return 'max_epochs';
-    if (this.state.best && this.state.bad_validations >= this.cfg.early_stopping.patience) return 'early_stopping';
-    return undefined;
+  private finished(): LimitReason | undefined {
+    return limitReached(this.cfg, this.state, this.stream.position().epoch);
   }
 
   async train(): Promise<TrainSummary> {
     const { log } = this.opts;
     const resumedFrom = this.state.step > 0 ? this.state.step : null;
-    truncateMetrics(this.metricsFile, this.state.step);
+    this.metrics.truncateAfter(this.state.step);
     const already = this.finished();
     if (already) {
-      log.info(`training already finished at step ${this.state.step} (${already}); nothing to do; to train further: ${this.trainFurther(already)}`);
+      const further = trainFurther(already, this.run.root, this.cfg, this.state.step);
+      log.info(`training already finished at step ${this.state.step} (${already}); nothing to do; to train further: ${further}`);
       return this.summary(already, resumedFrom);
     }
     const perEpoch = Math.ceil(this.stream.batchesPerEpoch / this.cfg.accum_steps);
@@ -333,7 +148,7 @@ class Trainer {
         }
         if (this.opts.signal?.aborted) {
           stopped = 'interrupted';
-          if (this.state.step > 0 && this.lastSavedStep !== this.state.step) this.save(false);
+          if (this.state.step > 0 && this.checkpoints.newestStep !== this.state.step) this.save(false);
           break;
         }
         const report = await this.step();
@@ -348,30 +163,16 @@ class Trainer {
       await this.parallel?.close();
     }
     if (stopped !== 'interrupted') {
-      this.run.recordStage('train', {
-        steps: this.state.step,
-        epochs: this.state.epoch,
-        stopped,
-        best: this.state.best,
-        checkpoint: this.lastSaved,
-        elapsed_s: round(this.elapsed(), 1),
-      });
+      const { step: steps, epoch: epochs, best } = this.state;
+      this.run.recordStage('train', { steps, epochs, stopped, best, checkpoint: this.checkpoints.newest, elapsed_s: round(this.elapsed(), 1) });
     }
     return this.summary(stopped, resumedFrom);
   }
 
   private summary(stopped: StopReason, resumedFrom: number | null): TrainSummary {
-    return {
-      stopped,
-      step: this.state.step,
-      epoch: this.state.epoch,
-      resumedFrom,
-      best: this.state.best,
-      validation: this.lastValidation,
-      checkpoint: this.lastSaved,
-      tokens: this.state.tokens,
-      elapsed_s: round(this.elapsed(), 1),
-    };
+    const { step, epoch, best, tokens } = this.state;
+    const elapsed_s = round(this.elapsed(), 1);
+    return { stopped, step, epoch, resumedFrom, best, validation: this.lastValidation, checkpoint: this.checkpoints.newest, tokens, elapsed_s };
   }
 
   private elapsed(): number {
@@ -397,94 +198,43 @@ class Trainer {
     const started = performance.now();
     const counted: { tokens: number; batch: Pair[] } = { tokens: 0, batch: [] };
     const lr = this.schedule.rate();
+    const nextStep = this.state.step + 1;
     let update: Awaited<ReturnType<typeof optimizerUpdate>>;
     try {
-      update = await optimizerUpdate(this.model, this.optimizer, this.nextBatches(counted), this.ids, this.cfg, lr, this.parallel, this.maxLoss);
+      update = await optimizerUpdate(this.model, this.optimizer, this.nextBatches(counted), this.ids, this.cfg, lr, this.parallel, this.guard.maxLoss);
     } catch (e) {
-      if (isOutOfMemory(e)) throw this.outOfMemory(this.state.step + 1, counted.batch);
+      if (isOutOfMemory(e)) throw outOfMemoryError(nextStep, counted.batch, this.run.root, this.cfg.batch_tokens, this.checkpoints.newestStep);
       throw e;
     }
     const { loss, nll, gradNorm, applied } = update;
     const tokens = counted.tokens;
-    const nextStep = this.state.step + 1;
-    if (!applied) throw this.divergence(nextStep, !Number.isFinite(loss) ? `loss is ${loss}` : loss > this.maxLoss ? this.exploded('loss', loss) : `gradient norm is ${gradNorm}`);
+    if (!applied) throw this.guard.diverged(nextStep, this.guard.refusedUpdate(loss, gradNorm), this.checkpoints.newest);
     this.lastLr = lr;
     this.schedule.advance();
     this.state.step = nextStep;
     this.state.tokens += tokens;
-    this.interval.steps += 1;
-    this.interval.loss += loss;
-    this.interval.nll += nll;
-    this.interval.tokens += tokens;
-    this.interval.seconds += (performance.now() - started) / 1000;
-    const ppl = Math.exp(nll / tokens);
+    this.interval.add(loss, nll, tokens, (performance.now() - started) / 1000);
     this.progress.update(this.state.step, {
       epoch: this.state.epoch,
       loss: loss.toFixed(3),
-      ppl: ppl.toFixed(1),
+      ppl: Math.exp(nll / tokens).toFixed(1),
       lr: lr.toExponential(2),
-      speed: `${Math.round(this.interval.tokens / Math.max(this.interval.seconds, 1e-9))} tok/s`,
+      speed: `${this.interval.tokensPerSecond()} tok/s`,
     });
     return { step: this.state.step, epoch: this.state.epoch, loss, nll, tokens, lr, gradNorm };
   }
 
-  /** A message while the progress bar is drawn: clear the bar's line first; it redraws on the next step. */
-  private say(msg: string): void {
-    if (this.opts.log.interactive) process.stderr.write('\r\x1b[2K');
-    this.opts.log.info(msg);
-  }
-
   private logInterval(): void {
-    const i = this.interval;
-    const record = {
-      kind: 'train',
-      step: this.state.step,
-      epoch: this.state.epoch,
-      loss: round(i.loss / i.steps, 6),
-      ppl: round(Math.exp(i.nll / i.tokens), 4),
-      lr: this.lastLr,
-      tok_s: Math.round(i.tokens / Math.max(i.seconds, 1e-9)),
-      tokens: this.state.tokens,
-      elapsed_s: round(this.elapsed(), 1),
-    };
-    appendLine(this.metricsFile, JSON.stringify(record));
-    this.say(
-      `step ${record.step} | epoch ${record.epoch} | loss ${record.loss.toFixed(3)} | ppl ${record.ppl.toFixed(2)} | ` +
-        `lr ${record.lr.toExponential(2)} | ${record.tok_s} tok/s | ${formatDuration(record.elapsed_s)}`,
-    );
-    this.interval = { steps: 0, loss: 0, nll: 0, tokens: 0, seconds: 0 };
-  }
-
-  /** The command that trains past `reason` (the limit raised; no --force needed, see src/cli/common.ts). */
-  private trainFurther(reason: Exclude<StopReason, 'interrupted'>): string {
-    const set =
-      reason === 'max_steps'
-        ? `train.max_steps=${2 * this.state.step}`
-        : reason === 'max_epochs'
-          ? `train.max_epochs=${2 * this.cfg.max_epochs}`
-          : `train.early_stopping.patience=${2 * this.cfg.early_stopping.patience}`;
-    return `mt train --run ${this.run.root} --set ${set}`;
-  }
-
-  private exploded(what: string, loss: number): string {
-    return `${what} ${loss.toExponential(2)} is above ${this.maxLoss.toFixed(1)} (${MAX_LOSS_FACTOR} × ln of the ${this.model.tgtVocabSize}-piece vocabulary): the model diverged`;
-  }
-
-  /** The error that stops a diverged run, naming the checkpoint that stays the last good one and what to change. */
-  private divergence(step: number, what: string): UserError {
-    const kept = this.lastSaved ? `the last good checkpoint is ${this.lastSaved}` : 'no checkpoint was saved yet';
-    const { learning_rate: lr, schedule } = this.cfg;
-    return new UserError(
-      `step ${step}: ${what}; training stopped (${kept}). Lower train.learning_rate (now ${lr.toExponential()}) ` +
-        `or raise train.schedule.warmup_steps (now ${schedule.warmup_steps}), e.g. --set train.learning_rate=${(lr / 10).toExponential()} --force`,
-    );
+    const record = this.interval.take(this.state, this.lastLr, this.elapsed());
+    this.metrics.train(record);
+    this.progress.say(describeTrainRecord(record));
   }
 
   private validate(): ValidationResult {
     const { loss, ppl } = validationLoss(this.model, this.data.valid, this.validBatches, this.ids);
     // Diverged weights: stop before translating with them (and before saving them).
-    if (!Number.isFinite(loss)) throw this.divergence(this.state.step, `validation loss is ${loss}`);
-    if (loss > this.maxLoss) throw this.divergence(this.state.step, this.exploded('validation loss', loss));
+    const diverged = this.guard.badValidation(loss);
+    if (diverged) throw this.guard.diverged(this.state.step, diverged, this.checkpoints.newest);
     const scores = validationScores(this.model, this.subwords, this.data.validSrc, this.data.validTgt, this.run.config.decode, this.run.config.eval);
     return { step: this.state.step, loss: round(loss, 6), ppl: round(ppl, 4), bleu: round(scores.bleu), chrf: round(scores.chrf) };
   }
@@ -494,37 +244,22 @@ class Trainer {
     const v = this.validate();
     this.lastValidation = v;
     const metric = this.cfg.early_stopping.metric;
-    const value = metricValue(v, metric);
-    const better = (a: number, b: number) => (higherIsBetter(metric) ? a > b : a < b);
-    const isBest = !this.state.best || better(value, this.state.best.value);
-    if (isBest) {
-      this.state.best = { metric, value, step: v.step };
-      this.state.bad_validations = 0;
-    } else {
-      this.state.bad_validations += 1;
-    }
+    const { value, isBest, better } = observeValidation(this.state, v, metric);
     const lowered = this.schedule.observe(value, better);
-    appendLine(
-      this.metricsFile,
-      JSON.stringify({
-        kind: 'valid',
-        step: v.step,
-        epoch: this.state.epoch,
-        valid_loss: v.loss,
-        valid_ppl: v.ppl,
-        bleu: v.bleu,
-        chrf: v.chrf,
-        lr: this.schedule.rate(),
-        best: isBest,
-        elapsed_s: round(this.elapsed(), 1),
-        valid_s: round((Date.now() - started) / 1000, 1),
-      }),
-    );
-    this.say(
-      `validation at step ${v.step}: loss ${v.loss.toFixed(3)} | ppl ${v.ppl.toFixed(2)} | BLEU ${v.bleu?.toFixed(2)} | chrF ${v.chrf?.toFixed(2)}` +
-        (isBest ? ` | new best ${metric}` : ` | best ${metric} ${this.state.best!.value} at step ${this.state.best!.step}`) +
-        (lowered ? ` | learning rate lowered to ${this.schedule.rate().toExponential(2)}` : ''),
-    );
+    const record = {
+      step: v.step,
+      epoch: this.state.epoch,
+      valid_loss: v.loss,
+      valid_ppl: v.ppl,
+      bleu: v.bleu,
+      chrf: v.chrf,
+      lr: this.schedule.rate(),
+      best: isBest,
+      elapsed_s: round(this.elapsed(), 1),
+      valid_s: round((Date.now() - started) / 1000, 1),
+    };
+    this.metrics.valid(record);
+    this.progress.say(describeValidRecord(record, metric, this.state.best!, lowered));
     this.save(isBest, v);
   }
 
@@ -534,44 +269,13 @@ class Trainer {
     this.state.schedule = this.schedule.state();
     this.state.optimizer = { type: this.cfg.optimizer, updates: this.optimizer.updates };
     this.state.elapsed_s = round(this.elapsed(), 1);
-    this.lastSaved = saveCheckpoint(this.run, {
-      model: this.model,
-      optimizer: this.optimizer.stateTensors(),
-      training: { ...this.state },
-      validation,
-      subwordFiles: [...new Set([this.subwords.src.file, this.subwords.tgt.file])],
-      isBest,
-      keepLast: this.cfg.keep_last,
-    });
-    this.lastSavedStep = this.state.step;
-  }
-
-  /** The error for a batch that did not fit: what ran out, and the flag that fixes it. */
-  private outOfMemory(step: number, batch: Pair[]): UserError {
-    const longest = Math.max(...batch.map((p) => Math.max(p.src.length, p.tgt.length + 1)));
-    const shape = `${batch.length} sentences × ${longest} tokens`;
-    const backend = activeBackend()?.name;
-    const limit = backend === 'wasm' ? " (the wasm backend's heap is limited to 4 GB)" : '';
-    const smaller = Math.max(1, Math.floor(this.cfg.batch_tokens / 2));
-    return new UserError(
-      `out of memory at step ${step} on a batch of ${shape}${limit}: train on smaller batches with ` +
-        `\`mt train --run ${this.run.root} --max-tokens ${smaller}\` (same tokens per update through gradient accumulation); ` +
-        `it resumes from the last checkpoint${this.lastSavedStep > 0 ? ` (step ${this.lastSavedStep})` : ''}`,
-    );
+    this.checkpoints.save(this.model, this.optimizer.stateTensors(), { ...this.state }, validation, isBest);
   }
 
   dispose(): void {
     this.optimizer.dispose();
     this.model.dispose();
   }
-}
-
-/** The checkpoint to resume from: the newest intact one, if any. */
-function resumePoint(run: RunDir, log: Logger): CheckpointContents | undefined {
-  if (listCheckpoints(run).length === 0) return undefined;
-  const contents = readCheckpoint(resolveCheckpoint(run, 'last', (msg) => log.warn(msg)));
-  checkSubwords(run, contents.state, contents.dir);
-  return contents;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { ModelConfig } from '../../src/config/schema.ts';
 import { ModelSchema } from '../../src/config/sections/model.ts';
 import { createModel } from '../../src/models/index.ts';
 import type { Batch, NmtModel } from '../../src/models/types.ts';
+import { mulberry32 } from '../../src/util/random.ts';
 
 export const PAD = 0;
 export const BOS = 1;
@@ -23,14 +24,8 @@ export function modelConfig(input: Record<string, unknown>): ModelConfig {
 
 /** Deterministic pseudo-random integers (mulberry32). */
 export function makeRandom(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const next = mulberry32(seed);
+  return (n) => Math.floor(next() * n);
 }
 
 /** Random sentences of tokens 3..VOCAB-1 with lengths in [minLen, maxLen]. */

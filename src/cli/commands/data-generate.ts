@@ -8,7 +8,7 @@ import {
   summarizeCorpus,
   writeCorpus,
   type GenerateOptions,
-} from '../../../data/generate/index.ts';
+} from '../../data/generate/index.ts';
 import { UserError } from '../../errors.ts';
 import { startProgress } from '../../util/progress.ts';
 import { loggerFor } from '../common.ts';

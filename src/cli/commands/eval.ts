@@ -8,17 +8,14 @@ import { Command, Option } from 'commander';
 import { EvalSchema } from '../../config/sections/eval.ts';
 import type { EvalConfig } from '../../config/schema.ts';
 import { UserError } from '../../errors.ts';
-import { evaluate, DEFAULT_RANDOMIZATION_TRIALS, type EvalInputs, type EvalOptions, type EvalReport, type NamedLines } from '../../metrics/evaluate.ts';
+import { DEFAULT_RANDOMIZATION_TRIALS, type EvalOptions, type EvalReport } from '../../metrics/evaluate.ts';
 import { explainMetrics } from '../../metrics/explain.ts';
 import { formatEvalReport, formatScoresOnly } from '../../metrics/format.ts';
-import { readLines } from '../../metrics/inputs.ts';
+import { evaluateFiles, evaluateRun } from '../../metrics/run.ts';
 import { BLEU_TOKENIZERS, type BleuTokenizerName } from '../../metrics/tokenizers.ts';
 import { METRIC_IDS, type MetricId } from '../../metrics/types.ts';
 import { runVectorsCase, VectorsCaseSchema } from '../../metrics/vectors.ts';
-import { writeLengthScores } from '../../report/plots/length.ts';
 import { LAYOUT, RunDir } from '../../run/rundir.ts';
-import { writeJsonAtomic } from '../../util/atomic.ts';
-import { startProgress } from '../../util/progress.ts';
 import { loggerFor } from '../common.ts';
 
 interface EvalFlags {
@@ -91,10 +88,6 @@ function evalOptions(flags: EvalFlags, config: EvalConfig): EvalOptions {
   };
 }
 
-async function named(file: string): Promise<NamedLines> {
-  return { name: file === '-' ? 'stdin' : file, lines: await readLines(file) };
-}
-
 /** `-r` is `--run` in every other command: say so when it is given a run directory here. */
 function checkRefs(refs: string[]): void {
   for (const ref of refs) {
@@ -153,46 +146,26 @@ export function registerEval(program: Command): void {
         return;
       }
       const run = flags.run ? RunDir.open(flags.run) : undefined;
-      const hypFiles = flags.input ?? (run ? [run.path(LAYOUT.translations, `${flags.split}.hyp`)] : []);
-      const refFiles = flags.ref ?? (run ? [run.path(LAYOUT.data, `${flags.split}.tgt`)] : []);
-      if (hypFiles.length === 0 && refFiles.length === 0 && flags.explain) {
+      if (!run && !flags.input && !flags.ref && flags.explain) {
         log.result({ explanation: explainMetrics() }, explainMetrics());
         return;
       }
-      if (hypFiles.length === 0) throw new UserError('nothing to score: give hypotheses with -i FILE (and references with -r FILE), or a run directory with --run DIR');
+      if (!run && !flags.input) throw new UserError('nothing to score: give hypotheses with -i FILE (and references with -r FILE), or a run directory with --run DIR');
       if (flags.ref) checkRefs(flags.ref);
       const options = evalOptions(flags, run?.config.eval ?? EvalSchema.parse({}));
-      if (run && !flags.input && !fs.existsSync(hypFiles[0]!)) {
-        throw new UserError(`${hypFiles[0]}: no translations yet (run mt translate --run ${flags.run} first)`);
-      }
-      const srcFile = flags.src ?? (run && fs.existsSync(run.path(LAYOUT.data, `${flags.split}.src`)) ? run.path(LAYOUT.data, `${flags.split}.src`) : undefined);
-      const inputs: EvalInputs = { systems: [], references: [] };
-      for (const f of hypFiles) inputs.systems.push(await named(f));
-      for (const f of refFiles) inputs.references.push(await named(f));
-      if (srcFile) inputs.source = await named(srcFile);
-
-      const progress = startProgress(log, 'eval', options.metrics.length * inputs.systems.length);
       let report: EvalReport;
-      try {
-        report = evaluate(inputs, options, (done) => progress.update(done));
-      } finally {
-        progress.stop();
+      let written: string[] = [];
+      if (run) {
+        const hyp = run.path(LAYOUT.translations, `${flags.split}.hyp`);
+        if (!flags.input && !fs.existsSync(hyp)) throw new UserError(`${hyp}: no translations yet (run mt translate --run ${flags.run} first)`);
+        const scored = await evaluateRun(run, { split: flags.split, hypotheses: flags.input, references: flags.ref, source: flags.src, options, log });
+        report = scored.report;
+        written = [scored.file, ...(scored.byLength ? [scored.byLength] : [])];
+      } else {
+        report = await evaluateFiles({ hypotheses: flags.input!, references: flags.ref ?? [], source: flags.src }, options, log);
       }
       for (const w of report.warnings) log.warn(w);
-
-      if (run) {
-        const out = run.path(LAYOUT.scores, `${flags.split}.json`);
-        writeJsonAtomic(out, report);
-        // The test split's BLEU by source length: what `mt plot length --runs RUN` draws.
-        const byLength = flags.split === 'test' ? writeLengthScores(run.root, report) : undefined;
-        const first = report.systems[0]!;
-        run.recordStage('eval', {
-          split: flags.split,
-          scores: Object.fromEntries(report.metrics.map((m) => [m, first.scores[m]?.score])),
-          file: path.relative(run.root, out),
-        });
-        log.info(`scores written to ${out}${byLength ? ` and ${byLength}` : ''}`);
-      }
+      if (run) log.info(`scores written to ${written.join(' and ')}`);
       const explanation = flags.explain ? explainMetrics(report) : undefined;
       const text = flags.scoreOnly ? formatScoresOnly(report) : [formatEvalReport(report), explanation].filter(Boolean).join('\n\n');
       log.result(explanation ? { ...report, explanation } : report, text);

@@ -5,19 +5,15 @@
  */
 import { once } from 'node:events';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { BackendName } from '../../backend/names.ts';
 import { MAX_BEAM } from '../../config/sections/decode.ts';
-import { LineReader, MAX_LINE_BYTES, type Line } from '../../data/lines.ts';
-import type { DecodePool } from '../../decode/parallel.ts';
-import type { StreamSummary } from '../../decode/stream.ts';
+import { MAX_LINE_BYTES } from '../../data/lines.ts';
+import { translateRun } from '../../decode/run.ts';
 import { UserError } from '../../errors.ts';
-import { modelFacts } from '../../models/facts.ts';
 import { LAYOUT } from '../../run/rundir.ts';
-import { fsUserError, writeFileAtomic } from '../../util/atomic.ts';
-import { startProgress } from '../../util/progress.ts';
-import { loggerFor, openStageRun, parseThreads, positiveInt, positiveIntUpTo, threadsFor, threadsOption, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
+import { fsUserError } from '../../util/atomic.ts';
+import { loggerFor, openStageRun, parseThreads, positiveInt, positiveIntUpTo, threadsOption, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
 
 interface TranslateOptions extends StageOptions {
   input?: string;
@@ -41,43 +37,11 @@ function stdinHasInput(): boolean {
   }
 }
 
-/**
- * The text of each source line, read as prepare and eval read theirs (src/data/lines.ts): bad
- * bytes fail naming file:line, or with `--on-invalid skip` become an empty line (its output line
- * stays, so the output stays line-aligned) whose place is kept for the summary.
- */
-function sourceText(reader: LineReader, onInvalid: 'fail' | 'skip', skipped: string[]): (line: Line) => string {
-  return (line) => {
-    if (line.ok) return line.text;
-    const place = `${reader.file}:${reader.lineNo}`;
-    if (onInvalid === 'fail') throw new UserError(`${place}: ${line.problem} (--on-invalid skip translates such lines as empty lines)`);
-    skipped.push(place);
-    return '';
-  };
-}
-
-/** Fail before decoding, not after, when an output file cannot be written. */
-function checkWritable(file: string, flag: string): void {
-  try {
-    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw Object.assign(new Error(), { code: 'EISDIR' });
-    // The nearest folder that exists must be writable (missing ones are created on writing).
-    let dir = path.dirname(path.resolve(file));
-    while (!fs.existsSync(dir)) dir = path.dirname(dir);
-    if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
-    fs.accessSync(dir, fs.constants.W_OK);
-  } catch (e) {
-    throw new UserError(`${file}: cannot write ${flag} here (${(e as { code?: string }).code ?? String(e)})`);
-  }
-}
-
 /** A failed write to stdout as one line (e.g. `stdout: no space left on device`), not an internal error. */
 function stdoutWriteError(e: Error): UserError {
   const named = fsUserError(e, 'stdout');
   return named instanceof UserError ? named : new UserError(`stdout: cannot write translations (${e.message})`);
 }
-
-/** Lines per window: enough to sort into batches of similar length, few enough to stream. */
-const WINDOW_BATCHES = 16;
 
 export function registerTranslate(program: Command): void {
   threadsOption(
@@ -104,66 +68,10 @@ export function registerTranslate(program: Command): void {
     const threads = parseThreads(opts.threads);
     const global = cmd.optsWithGlobals<GlobalOptions>();
     const run = openStageRun(opts, log);
-    const decode = { ...run.config.decode, beam_size: opts.beam ?? run.config.decode.beam_size, nbest: opts.nbest ?? run.config.decode.nbest };
-    if (decode.nbest > decode.beam_size) {
-      const what = opts.nbest !== undefined ? '--nbest' : `${run.path('config.yaml')}: decode.nbest`;
-      throw new UserError(`${what} ${decode.nbest}: cannot exceed the beam size (${decode.beam_size}); raise --beam`);
-    }
+    // No -i and nothing piped in (a terminal, /dev/null): the run's test split.
     const testSplit = opts.input === undefined && !stdinHasInput();
-    const inputFile = opts.input ?? (testSplit ? run.path(LAYOUT.data, 'test.src') : undefined);
-    const outputFile = opts.output ?? (testSplit ? run.path(LAYOUT.translations, 'test.hyp') : undefined);
-    if (testSplit && !fs.existsSync(inputFile!)) {
-      throw new UserError(`${inputFile}: no such file (run mt prepare first, or give -i FILE or pipe text in)`);
-    }
-    // Opened now, so that a missing file or a device fails before the model loads.
-    const reader = new LineReader(inputFile ?? '-', { pipes: true, maxLineBytes: MAX_LINE_BYTES });
-    const skipped: string[] = [];
-    const text = sourceText(reader, opts.onInvalid, skipped);
-    if (opts.attention !== undefined && !modelFacts(run.config.model).hasAttention) {
-      throw new UserError(`--attention: ${run.root} holds a seq2seq model, which has no attention weights`);
-    }
-    if (outputFile !== undefined) checkWritable(outputFile, 'the translations');
-    if (opts.attention !== undefined) checkWritable(opts.attention, 'the attention weights');
-    const toStdout = outputFile === undefined;
-    const outputFormat = toStdout && global.json ? 'json' : decode.nbest > 1 ? 'nbest' : 'text';
+    const toStdout = opts.output === undefined && !testSplit;
     log.toFile(run.path(LAYOUT.logs, 'translate.log'));
-    // A file is read whole before the model loads (a bad line fails at once); stdin is streamed.
-    let lines: string[] | undefined;
-    if (inputFile !== undefined) {
-      lines = [];
-      for (let line = await reader.next(); line !== null; line = await reader.next()) lines.push(text(line));
-    }
-
-    // Loaded on demand: tfjs takes a second to import, which `mt --help` should not pay.
-    const { initBackend } = await import('../../backend/index.ts');
-    const { loadTranslator } = await import('../../decode/load.ts');
-    const { lineWindows } = await import('../../decode/lines.ts');
-    const { arrayWindows, formatSummary, peekFirst, translateStream } = await import('../../decode/stream.ts');
-    const { DecodePool, decodeWorkers } = await import('../../decode/parallel.ts');
-    const requested = (global.backend && global.backend !== 'auto' ? global.backend : run.config.backend) as BackendName;
-    const backend = await initBackend(requested);
-    const translator = await loadTranslator(run, { checkpoint: opts.checkpoint, average: opts.average, warn: (m) => log.warn(m) });
-
-    const window = WINDOW_BATCHES * decode.batch_size;
-    let windows: Iterable<string[]> | AsyncIterable<string[]>;
-    let sentences: number;
-    if (lines) {
-      windows = arrayWindows(lines, window);
-      sentences = lines.length;
-    } else {
-      // A stream: a full first window means more to come; a short one is all there is for now.
-      const { first, all } = await peekFirst(lineWindows(reader, window, text));
-      windows = all;
-      sentences = first.length < window ? first.length : Infinity;
-    }
-    // Workers take a second or two to start: only as many as the input keeps busy.
-    const workers = decodeWorkers(threadsFor(threads, backend.name), sentences, decode.batch_size);
-    log.info(
-      `translating with the ${translator.source}, beam ${decode.beam_size}${decode.nbest > 1 ? `, ${decode.nbest}-best` : ''}` +
-        (workers > 1 ? `, on ${workers} threads` : ''),
-    );
-    const fileChunks: string[] = [];
-    const attentionChunks: string[] = [];
     // A reader that goes away (`| head`) ends the translation quietly; other write errors are reported.
     let stdoutClosed = false;
     let stdoutError: Error | undefined;
@@ -171,11 +79,7 @@ export function registerTranslate(program: Command): void {
       stdoutClosed = true;
       if (e.code !== 'EPIPE') stdoutError = e;
     });
-    const write = async (text: string): Promise<boolean> => {
-      if (!toStdout) {
-        fileChunks.push(text);
-        return true;
-      }
+    const writeStdout = async (text: string): Promise<boolean> => {
       if (stdoutClosed) return false;
       try {
         if (!process.stdout.write(text)) await Promise.race([once(process.stdout, 'drain'), once(process.stdout, 'error')]);
@@ -184,51 +88,39 @@ export function registerTranslate(program: Command): void {
         if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw stdoutWriteError(e as Error);
         stdoutClosed = true;
       }
+      // A failed write stops the translation as an error: nothing more is written.
+      if (stdoutError) throw stdoutWriteError(stdoutError);
       return !stdoutClosed;
     };
-    let pool: DecodePool | undefined;
-    const progress = lines ? startProgress(log, 'translate', lines.length, ['speed']) : undefined;
-    let summary: StreamSummary;
-    try {
-      if (workers > 1) pool = await DecodePool.start(workers, translator.model, backend.name);
-      summary = await translateStream(translator, windows, write, {
-        decode,
-        format: outputFormat,
-        writeAttention: opts.attention !== undefined ? (text) => attentionChunks.push(text) : undefined,
-        warn: (m) => log.warn(m),
-        onProgress: (done, seconds) => progress?.update(done, { speed: `${(done / Math.max(seconds, 1e-9)).toFixed(1)} sent/s` }),
-        pool,
-      });
-    } finally {
-      // Running workers would keep the process alive after an error.
-      await pool?.close();
-      progress?.stop();
-      translator.model.dispose();
-    }
+    const result = await translateRun(run, {
+      split: testSplit ? 'test' : undefined,
+      input: opts.input,
+      output: opts.output,
+      write: toStdout ? writeStdout : undefined,
+      format: toStdout && global.json ? 'json' : undefined,
+      attention: opts.attention,
+      checkpoint: opts.checkpoint,
+      average: opts.average,
+      beam: opts.beam,
+      nbest: opts.nbest,
+      onInvalid: opts.onInvalid,
+      threads,
+      backend: global.backend && global.backend !== 'auto' ? (global.backend as BackendName) : undefined,
+      log,
+      onStart: ({ translator, decode, threads: workers }) =>
+        log.info(
+          `translating with the ${translator.source}, beam ${decode.beam_size}${decode.nbest > 1 ? `, ${decode.nbest}-best` : ''}` +
+            (workers > 1 ? `, on ${workers} threads` : ''),
+        ),
+    });
     if (stdoutError) throw stdoutWriteError(stdoutError);
-    if (inputFile === undefined && summary.sentences === 0) {
-      // Most often no input was meant: a script or agent whose stdin is an empty pipe.
-      throw new UserError('stdin: empty, nothing to translate (pipe text in or give -i FILE; with stdin a terminal or /dev/null, mt translate translates the run\'s test split)');
-    }
-    if (outputFile !== undefined) writeFileAtomic(outputFile, fileChunks.join(''));
-    if (opts.attention !== undefined) writeFileAtomic(opts.attention, attentionChunks.join(''));
-    log.info(formatSummary(summary));
+    const { formatSummary } = await import('../../decode/stream.ts');
+    log.info(formatSummary(result.summary));
+    const { skipped } = result;
     if (skipped.length > 0) {
       const more = skipped.length > 5 ? `, and ${skipped.length - 5} more` : '';
       log.warn(`skipped ${skipped.length} line${skipped.length > 1 ? 's' : ''} with invalid UTF-8 or NUL bytes (each gave an empty output line): ${skipped.slice(0, 5).join(', ')}${more}`);
     }
-    // Settings given with -c or --set become the run's once they translated (recordStage does too).
-    run.commitConfig();
-    if (testSplit && opts.output === undefined) {
-      run.recordStage('translate', {
-        input: inputFile,
-        output: outputFile,
-        weights: translator.source,
-        beam_size: decode.beam_size,
-        sentences: summary.sentences,
-        seconds: summary.seconds,
-      });
-    }
-    if (!toStdout && global.json) log.result({ output: outputFile, weights: translator.source, checkpoint: translator.checkpoint ?? null, ...summary, skipped_invalid: skipped.length }, '');
+    if (!toStdout && global.json) log.result({ output: result.output, weights: result.weights, checkpoint: result.checkpoint ?? null, ...result.summary, skipped_invalid: skipped.length }, '');
   });
 }

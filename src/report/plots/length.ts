@@ -3,15 +3,11 @@
  * where a fixed-context encoder–decoder falls off on long sentences and attention does not.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { UserError } from '../../errors.ts';
-import type { EvalReport } from '../../metrics/evaluate.ts';
-import { LAYOUT } from '../../run/rundir.ts';
-import { writeJsonAtomic } from '../../util/atomic.ts';
 
-/** Where a run's scores by length are read from, relative to the run directory. */
-export const DEFAULT_LENGTH_SCORES = path.join(LAYOUT.scores, 'by-length.json');
+/** Where a run's scores by length are read from, relative to the run directory (metrics/run.ts writes them). */
+export { DEFAULT_LENGTH_SCORES } from '../../metrics/run.ts';
 
 export interface BucketScore {
   /** e.g. "1-10", "51+" */
@@ -22,21 +18,6 @@ export interface BucketScore {
 export interface LengthSeries {
   name: string;
   buckets: BucketScore[];
-}
-
-/**
- * Writes RUN/scores/by-length.json, what `mt plot length` reads: the BLEU of each non-empty
- * length bucket of the report's first system. Returns the file, or undefined when the report has
- * no BLEU by length (BLEU not among its metrics).
- */
-export function writeLengthScores(runDir: string, report: EvalReport): string | undefined {
-  const buckets = report.systems[0]!.length_buckets
-    .filter((b) => b.segments > 0 && b.scores.bleu !== undefined)
-    .map((b) => ({ bucket: b.label, score: b.scores.bleu, segments: b.segments }));
-  if (buckets.length === 0) return undefined;
-  const file = path.join(runDir, DEFAULT_LENGTH_SCORES);
-  writeJsonAtomic(file, buckets);
-  return file;
 }
 
 /**

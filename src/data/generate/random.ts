@@ -1,21 +1,15 @@
 /**
- * A small seeded PRNG (mulberry32) so that a corpus is a pure function of its seed, on every
- * platform and Node version: Math.random cannot be seeded, and library PRNGs may change.
+ * The draws a corpus is built from, over mulberry32 (src/util/random.ts), so that a corpus is a
+ * pure function of its seed on every platform and Node version.
  */
+import { mulberry32 } from '../../util/random.ts';
+
 export class Rng {
-  private state: number;
+  /** A float in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed);
   }
 
   /** An integer in [lo, hi], both ends included. */

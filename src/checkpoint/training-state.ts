@@ -1,7 +1,10 @@
-/** What training needs to continue exactly where it stopped; stored in each checkpoint's state.json. */
+/**
+ * What a checkpoint's state.json stores for training to continue exactly where it stopped: its
+ * `training` and `validation` sections (docs/checkpoints.md). These shapes are the file format,
+ * so they live with the checkpoint code, below src/train/, which fills them and reads them back.
+ */
 import type { TrainConfig } from '../config/schema.ts';
-import type { DataPosition } from './batching.ts';
-import type { ScheduleState } from './schedule.ts';
+import type { Sfc32State } from '../util/random.ts';
 
 export type StopMetric = TrainConfig['early_stopping']['metric'];
 
@@ -12,6 +15,27 @@ export interface ValidationResult {
   ppl: number;
   bleu?: number;
   chrf?: number;
+}
+
+/** Where the data stream stands: the next batch is `batch` (0-based) of `epoch` (1-based). */
+export interface DataPosition {
+  epoch: number;
+  batch: number;
+  /** Generator state at the start of `epoch`: it determines that epoch's batch order. */
+  rng: Sfc32State;
+}
+
+/** The learning-rate schedule's state (src/train/schedule.ts). */
+export interface ScheduleState {
+  type: TrainConfig['schedule']['type'];
+  /** Updates since the schedule started. */
+  steps: number;
+  /** Plateau multiplier (1 until the first reduction). */
+  scale: number;
+  /** Plateau: best validation value so far, null before the first. */
+  best: number | null;
+  /** Plateau: validations since the last improvement. */
+  bad: number;
 }
 
 export interface TrainingState {

@@ -8,8 +8,8 @@
  * splits, so no test sentence is seen in training.
  */
 import * as path from 'node:path';
-import { UserError } from '../../src/errors.ts';
-import { writeFileAtomic, writeJsonAtomic } from '../../src/util/atomic.ts';
+import { UserError } from '../../errors.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic.ts';
 import { EN_KO_DEFAULTS, generateEnKoPair, type PairStructure } from './grammar-en-ko.ts';
 import type { Register } from './korean.ts';
 import { Rng } from './random.ts';
