@@ -361,7 +361,7 @@ async function main(): Promise<void> {
     console.log(`${name} (${(first.parameters! / 1e6).toFixed(1)} M parameters), target tokens/s over ${trials} trial(s):`);
     for (const s of record.values()) {
       const label = s.label === 'PyTorch' ? `PyTorch (OMP_WAIT_POLICY=${policy})` : s.label;
-      console.log(`  ${label}, ${s.threads} thread(s): median ${s.tok_s.median.toFixed(0)}, min ${s.tok_s.min.toFixed(0)}, max ${s.tok_s.max.toFixed(0)}; ${s.steps_s.median.toFixed(2)} steps/s; peak RSS ${mb(s.peak_rss_mb)}`);
+      console.log(`  ${label}${s.label.includes('thread') ? '' : `, ${s.threads} thread(s)`}: median ${s.tok_s.median.toFixed(0)}, min ${s.tok_s.min.toFixed(0)}, max ${s.tok_s.max.toFixed(0)}; ${s.steps_s.median.toFixed(2)} steps/s; peak RSS ${mb(s.peak_rss_mb)}`);
     }
     if (ratio) console.log(`  mt / PyTorch: ${ratio.ratioOfMedians.toFixed(2)} (ratio of medians), per-trial ratios ${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)}`);
     for (const line of loadLines(before, after, host.cores)) console.log(`  ${line}`);
@@ -387,6 +387,7 @@ async function main(): Promise<void> {
       name,
       parameters: first.parameters,
       torch_wait_policy: python ? policy : undefined,
+      reference: torchFirst && { torch: torchFirst.torch, blas: torchFirst.blas },
       pilot,
       load: { before, after },
       sides: Object.fromEntries(record),
