@@ -130,6 +130,19 @@ describe('--set overrides', () => {
     assert.equal(train.src, path.resolve(process.cwd(), 'other.de'), 'override paths are relative to the cwd');
   });
 
+  it('paths inside a --set value are relative to the cwd too; the rest stay relative to the file', () => {
+    const c = parseConfigText(minimalConfigYaml(), '/x/exp.yaml', {
+      overrides: ['data.valid={src: v.de, tgt: v.en}', 'data.train=[{src: t.de, tgt: t.en}]'],
+    });
+    const valid = c.data.valid!;
+    const train = c.data.train[0]!;
+    assert.ok('src' in valid && 'src' in train);
+    assert.deepEqual([valid.src, valid.tgt, train.src], ['v.de', 'v.en', 't.de'].map((f) => path.resolve(process.cwd(), f)));
+    const test = parseConfigText(minimalConfigYaml(), '/x/exp.yaml', { overrides: ['data.valid={src: v.de, tgt: v.en}'] }).data.train[0]!;
+    assert.ok('src' in test);
+    assert.equal(path.dirname(test.src), '/x', 'a path from the file stays relative to the file');
+  });
+
   it('blames the --set flag when an override is invalid', () => {
     const [p] = problemsOf(minimalConfigYaml(), ['train.learning_rate=-1']);
     assert.equal(p, '--set train.learning_rate=-1: train.learning_rate: must be > 0, got number -1');

@@ -347,10 +347,18 @@ export function knownKeys(schema: AnySchema, p: KeyPath, data: unknown): string[
   return [...found];
 }
 
-/** Make file paths absolute: config-file-relative, or cwd-relative when given with --set. */
+/**
+ * Make file paths absolute. One rule: a path written in a file is relative to that file's folder,
+ * a path typed on the command line (a --set value, or inside one: `--set data.valid={src: v.de, …}`)
+ * to the current folder.
+ */
 function resolvePaths(config: Config, baseDir: string, overridden: Set<string>): Config {
+  const fromCommandLine = (keyPath: string): boolean => {
+    const parts = keyPath.split('.');
+    return parts.some((_, i) => overridden.has(parts.slice(0, i + 1).join('.')));
+  };
   const abs = (value: string, keyPath: string): string =>
-    path.resolve(overridden.has(keyPath) ? process.cwd() : baseDir, value);
+    path.resolve(fromCommandLine(keyPath) ? process.cwd() : baseDir, value);
   const corpus = <C extends Config['data']['train'][number]>(c: C, prefix: string): C => {
     if ('tsv' in c) return { ...c, tsv: abs(c.tsv, `${prefix}.tsv`) };
     return { ...c, src: abs(c.src, `${prefix}.src`), tgt: abs(c.tgt, `${prefix}.tgt`) };
