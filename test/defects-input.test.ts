@@ -256,7 +256,7 @@ describe('mt eval flags', () => {
     const ref = file('ref.txt', 'the dog sees a red cat in the park\n');
     const r = await mt(['eval', '-i', ref, '--ref', ref, '-m', 'bleu', '-b']);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, '100.00\n');
+    assert.equal(r.stdout, '100.0\n', "-b prints sacreBLEU's default width, one decimal");
     const run = await trainedRun();
     assertOneLineError(await mt(['eval', '-i', ref, '-r', run]), /-r\/--ref \S+: a run directory; in mt eval -r is --ref \(a reference file\): score a run with --run /);
   });

@@ -44,10 +44,10 @@ describe('mt eval', { skip: NO_MULTI30K }, () => {
     assert.equal(report.length_basis, 'reference');
   });
 
-  it('-b prints the scores alone; -lc lowercases', () => {
-    const r = runMt(['eval', '-i', poor, '-r', ref, '-b', '-m', 'bleu,chrf', '-lc']);
+  it('-b prints the scores alone (-w decimals); -lc lowercases BLEU only, as sacreBLEU', () => {
+    const r = runMt(['eval', '-i', poor, '-r', ref, '-b', '-w', '2', '-m', 'bleu,chrf', '-lc']);
     assert.equal(r.code, 0, r.stderr);
-    const expected = [corpusBleu(POOR, [REF], { lowercase: true }).score, corpusChrf(POOR, [REF], { lowercase: true }).score];
+    const expected = [corpusBleu(POOR, [REF], { lowercase: true }).score, corpusChrf(POOR, [REF]).score];
     assert.equal(r.stdout, expected.map((s) => s.toFixed(2)).join('\n') + '\n');
   });
 

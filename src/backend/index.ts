@@ -25,8 +25,13 @@ export interface BackendInfo {
   /** tfjs's registered backend name (`tensorflow`, `wasm`, `cpu`). */
   tfjsBackend: string;
   tfjsVersion: string;
-  /** Threads the backend computes with (1 for cpu; wasm's XNNPACK pool size). */
+  /** Threads the backend computes with (1 for cpu; wasm's XNNPACK pool size; the native backends' intra-op pool). */
   threads: number;
+  /**
+   * TF_NUM_INTRAOP_THREADS when the native backend loaded (set by mt for an explicit `--threads N`,
+   * or by the user); null when unset (TensorFlow uses every core) and on wasm and cpu.
+   */
+  intraOpThreads: number | null;
   simd: boolean | null;
   /** CUDA devices, only when the native GPU backend is in use. */
   cudaDevices: string[];
@@ -74,6 +79,43 @@ export const DEFAULT_LOADERS: Record<ConcreteBackend, BackendLoader> = {
 
 const AUTO_ORDER: ConcreteBackend[] = ['gpu', 'node', 'wasm', 'cpu'];
 
+const NATIVE: readonly ConcreteBackend[] = ['gpu', 'node'];
+
+/** TensorFlow's thread-count variables, read once, when tfjs-node creates its context (on load). */
+const NATIVE_THREAD_VARS = ['TF_NUM_INTRAOP_THREADS', 'TF_NUM_INTEROP_THREADS'] as const;
+
+export interface InitOptions {
+  /**
+   * `--threads` (or MT_THREADS): an explicit count becomes the native backends' thread count
+   * (parallelismFor in names.ts). It must be in the environment before tfjs-node loads: the
+   * binding creates its TensorFlow context when the module loads, and TensorFlow reads
+   * TF_NUM_INTRAOP_THREADS once, when it creates its first CPU device.
+   */
+  threads?: number | 'auto';
+}
+
+/** A positive whole number from the environment, else null (as TensorFlow reads it: anything else is unset). */
+function envCount(name: string): number | null {
+  const value = Number(process.env[name]);
+  return Number.isInteger(value) && value > 0 ? value : null;
+}
+
+/**
+ * Put an explicit thread count into TensorFlow's variables before a native backend loads;
+ * returns a function that puts back what was there (for when no native backend was chosen).
+ */
+function setNativeThreads(threads: number | 'auto' | undefined): () => void {
+  if (typeof threads !== 'number') return () => {};
+  const before = NATIVE_THREAD_VARS.map((name) => [name, process.env[name]] as const);
+  for (const name of NATIVE_THREAD_VARS) process.env[name] = String(threads);
+  return () => {
+    for (const [name, value] of before) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
 let active: BackendInfo | undefined;
 
 /**
@@ -93,10 +135,12 @@ export function activeBackend(): BackendInfo | undefined {
 /**
  * Bring up the requested backend (or the first that works, for `auto`).
  * Idempotent for the same request; asking for a different backend later is an error.
+ * An explicit `opts.threads` becomes the native backends' own thread count (InitOptions).
  */
 export async function initBackend(
   requested: BackendName = 'auto',
   loaders: Record<ConcreteBackend, BackendLoader> = DEFAULT_LOADERS,
+  opts: InitOptions = {},
 ): Promise<BackendInfo> {
   if (active) {
     if (requested === 'auto' || requested === active.name) return active;
@@ -106,7 +150,10 @@ export async function initBackend(
   }
   const candidates = requested === 'auto' ? AUTO_ORDER : [requested];
   const skipped: BackendInfo['skipped'] = [];
+  const restoreEnv = candidates.some((c) => NATIVE.includes(c)) ? setNativeThreads(opts.threads) : () => {};
   for (const name of candidates) {
+    // Past the native backends (wasm, cpu): their variables go back to what they were.
+    if (!NATIVE.includes(name)) restoreEnv();
     try {
       await loaders[name]();
     } catch (e) {
@@ -120,6 +167,7 @@ export async function initBackend(
     active = describe(requested, name, skipped);
     return active;
   }
+  restoreEnv();
   if (requested !== 'auto') {
     throw new UserError(`backend '${requested}' cannot be used: ${skipped[0]?.reason ?? 'unknown reason'}`);
   }
@@ -129,12 +177,14 @@ export async function initBackend(
 function describe(requested: BackendName, name: ConcreteBackend, skipped: BackendInfo['skipped']): BackendInfo {
   let threads = 1;
   let simd: boolean | null = null;
+  let intraOpThreads: number | null = null;
   if (name === 'wasm') {
     const backend = tf.backend() as unknown as { wasm?: { _getThreadsCount?: () => number } };
     threads = backend.wasm?._getThreadsCount?.() ?? 1;
     simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-  } else if (name === 'gpu' || name === 'node') {
-    threads = os.availableParallelism();
+  } else if (NATIVE.includes(name)) {
+    intraOpThreads = envCount('TF_NUM_INTRAOP_THREADS');
+    threads = intraOpThreads ?? os.availableParallelism();
   }
   return {
     requested,
@@ -142,6 +192,7 @@ function describe(requested: BackendName, name: ConcreteBackend, skipped: Backen
     tfjsBackend: tf.getBackend(),
     tfjsVersion: tf.version.tfjs,
     threads,
+    intraOpThreads,
     simd,
     cudaDevices: name === 'gpu' ? listCudaDevices() : [],
     skipped,

@@ -22,10 +22,14 @@ export function loggerFor(cmd: Command): Logger {
 
 /**
  * `--threads N|auto` (default: the MT_THREADS environment variable, else auto): how many cores
- * train data-parallel, or translate. auto is every core on the wasm and cpu backends, which
- * compute on one thread each, and 1 on the native backends, which use all cores themselves.
+ * train or translate. What that means on each backend is parallelismFor (src/backend/names.ts):
+ * worker threads on wasm and cpu (auto: every core, at most 8), the backend's own thread pool on
+ * node and gpu (auto: TensorFlow's default, every core).
  */
-export function threadsOption(cmd: Command, what = 'cores to train on (data-parallel worker threads; default $MT_THREADS or auto)'): Command {
+export function threadsOption(
+  cmd: Command,
+  what = "cores to train on (wasm/cpu: data-parallel worker threads; node/gpu: the backend's own threads; default $MT_THREADS or auto)",
+): Command {
   return cmd.option('--threads <n|auto>', what);
 }
 
@@ -39,8 +43,8 @@ export function parseThreads(flag: string | undefined): number | 'auto' {
   return n;
 }
 
-/** The threads for a parsed `--threads` on the backend in use (defined beside the backend names). */
-export { threadsFor } from '../backend/names.ts';
+/** What a parsed `--threads` means on the backend in use (defined beside the backend names). */
+export { parallelismFor } from '../backend/names.ts';
 
 /** commander parser for flags that take a count. */
 export function positiveInt(value: string): number {

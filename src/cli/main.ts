@@ -50,6 +50,11 @@ const COMMANDS: { name: string; description: string; load: () => Promise<Registe
     load: async () => (await import('./commands/translate.ts')).registerTranslate,
   },
   {
+    name: 'serve',
+    description: 'serve a trained run over HTTP: a JSON translation API (batched across requests) and a page with an attention heatmap',
+    load: async () => (await import('./commands/serve.ts')).registerServe,
+  },
+  {
     name: 'eval',
     description: 'score translations with BLEU, chrF, chrF++ and TER (sacreBLEU-exact), with confidence intervals, significance tests and length buckets',
     load: async () => (await import('./commands/eval.ts')).registerEval,

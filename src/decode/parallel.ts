@@ -9,7 +9,7 @@
  * The weights travel once, as one flat float32 array (the stable variable names in order) in a
  * buffer shared by all workers; each request carries a batch's source ids and search settings.
  */
-import type { ConcreteBackend } from '../backend/names.ts';
+import { assertWorkerBackend, type ConcreteBackend } from '../backend/names.ts';
 import { flatLength, writeVariables } from '../backend/transfer.ts';
 import type { DecodeConfig, ModelConfig } from '../config/schema.ts';
 import type { NmtModel } from '../models/types.ts';
@@ -75,6 +75,7 @@ export class DecodePool {
 
   /** Start `threads` workers, each with a copy of `model`'s weights, on `backend`. */
   static async start(threads: number, model: NmtModel, backend: ConcreteBackend): Promise<DecodePool> {
+    assertWorkerBackend(backend, 'decoding workers');
     const names = [...model.namedVariables.keys()];
     const variables = names.map((n) => model.namedVariables.get(n)!);
     const weights = new SharedArrayBuffer(4 * flatLength(variables));

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { threadsFor, type BackendName } from '../backend/names.ts';
+import { parallelismFor, type BackendName, type Parallelism } from '../backend/names.ts';
 import type { DecodeConfig } from '../config/schema.ts';
 import { LineReader, MAX_LINE_BYTES, type Line } from '../data/lines.ts';
 import { UserError } from '../errors.ts';
@@ -42,7 +42,10 @@ export interface TranslateRunOptions {
   nbest?: number;
   /** Source lines with invalid UTF-8 or NUL bytes: fail naming the line (default), or translate them as empty lines. */
   onInvalid?: 'fail' | 'skip';
-  /** Most decoding threads, or auto for the backend (default 1); workers start only when the input keeps them busy. */
+  /**
+   * Most decoding threads, or auto for the backend (default 1); workers start only when the input
+   * keeps them busy, and never on node/gpu, where a count is the backend's own thread count.
+   */
   threads?: number | 'auto';
   /** The tfjs backend (default: the run's config's; 'auto': the one in use, if any). */
   backend?: BackendName;
@@ -54,8 +57,11 @@ export interface TranslateRunOptions {
   window?: number;
   /** Warnings, and the progress bar of an input read whole. */
   log: Logger;
-  /** Called once the model is loaded and the decoding threads chosen, before decoding starts. */
-  onStart?: (start: { translator: Translator; decode: DecodeConfig; threads: number }) => void;
+  /**
+   * Called once the model is loaded and the decoding threads chosen, before decoding starts:
+   * `threads` worker threads decode (1: this thread), as `parallelism` (parallelismFor) allows.
+   */
+  onStart?: (start: { translator: Translator; decode: DecodeConfig; threads: number; parallelism: Parallelism }) => void;
 }
 
 export interface TranslateRunResult {
@@ -168,7 +174,9 @@ export async function translateRun(run: RunDir, opts: TranslateRunOptions): Prom
   const { lineWindows } = await import('./lines.ts');
   const { arrayWindows, peekFirst } = await import('./stream.ts');
   const { decodeWorkers } = await import('./parallel.ts');
-  const session = await TranslatorSession.open(run, { checkpoint: opts.checkpoint, average: opts.average, backend: opts.backend, warn: (m) => log.warn(m) });
+  const { activeBackend } = await import('../backend/index.ts');
+  const session = await TranslatorSession.open(run, { checkpoint: opts.checkpoint, average: opts.average, backend: opts.backend, threads: opts.threads, warn: (m) => log.warn(m) });
+  const parallelism = parallelismFor(session.backend, opts.threads ?? 1, activeBackend() ?? {});
   const fileChunks: string[] = [];
   const attentionChunks: string[] = [];
   let summary: StreamSummary;
@@ -186,8 +194,8 @@ export async function translateRun(run: RunDir, opts: TranslateRunOptions): Prom
       sentences = first.length < window ? first.length : Infinity;
     }
     // Workers take a second or two to start: only as many as the input keeps busy.
-    const threads = decodeWorkers(threadsFor(opts.threads ?? 1, session.backend), sentences, decode.batch_size);
-    opts.onStart?.({ translator: session.translator, decode, threads });
+    const threads = decodeWorkers(parallelism.workers, sentences, decode.batch_size);
+    opts.onStart?.({ translator: session.translator, decode, threads, parallelism });
     const progress = lines ? startProgress(log, 'translate', lines.length, ['speed']) : undefined;
     try {
       await session.useThreads(threads);

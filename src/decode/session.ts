@@ -4,7 +4,7 @@
  * request without loading the model again.
  */
 import { initBackend } from '../backend/index.ts';
-import type { BackendName, ConcreteBackend } from '../backend/names.ts';
+import { parallelismFor, type BackendName, type ConcreteBackend } from '../backend/names.ts';
 import type { DecodeConfig } from '../config/schema.ts';
 import type { RunDir } from '../run/rundir.ts';
 import { loadTranslator, type Translator } from './load.ts';
@@ -19,6 +19,11 @@ export interface SessionOptions {
   average?: number;
   /** The tfjs backend (default: the run's config's; 'auto': the one in use, if any). */
   backend?: BackendName;
+  /**
+   * `--threads` as given (a count or auto), when this session starts the backend: on node/gpu an
+   * explicit count becomes TensorFlow's own thread count, which is fixed once tfjs-node loads.
+   */
+  threads?: number | 'auto';
   warn?: (msg: string) => void;
 }
 
@@ -33,7 +38,7 @@ export class TranslatorSession {
 
   /** Start the backend and load the run's model and subword models. */
   static async open(run: RunDir, opts: SessionOptions = {}): Promise<TranslatorSession> {
-    const backend = await initBackend(opts.backend ?? run.config.backend);
+    const backend = await initBackend(opts.backend ?? run.config.backend, undefined, { threads: opts.threads });
     const translator = await loadTranslator(run, { checkpoint: opts.checkpoint, average: opts.average, warn: opts.warn });
     return new TranslatorSession(translator, backend.name);
   }
@@ -43,8 +48,12 @@ export class TranslatorSession {
     return this.pool?.threads ?? 1;
   }
 
-  /** Decode on `threads` worker threads from now on (1: on this thread, no pool); the output is the same. */
-  async useThreads(threads: number): Promise<void> {
+  /**
+   * Decode on `threads` worker threads from now on (1: on this thread, no pool); the output is the
+   * same. On node/gpu always this thread (parallelismFor): tfjs-node cannot run in worker threads.
+   */
+  async useThreads(requested: number): Promise<void> {
+    const threads = parallelismFor(this.backend, requested).workers;
     if (threads === this.threads) return;
     await this.pool?.close();
     this.pool = undefined;

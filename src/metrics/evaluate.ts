@@ -8,20 +8,26 @@
  */
 import { UserError } from '../errors.ts';
 import { MT_VERSION } from '../version.ts';
-import { createScorer, type MetricOptions } from './index.ts';
+import { createScorer } from './index.ts';
 import { bootstrapInterval, pairedBootstrap, pairedRandomization, type Interval } from './significance.ts';
 import type { Resampling } from './signature.ts';
 import { pySplit } from './text.ts';
 import type { BleuTokenizerName } from './tokenizers.ts';
-import { sumRows, type MetricId, type MetricResult, type Scorer } from './types.ts';
+import { statsRow, sumRows, type MetricId, type MetricResult, type Scorer } from './types.ts';
+import { metricOptionsFor, type SacrebleuOptions } from './vectors.ts';
 import { hypothesisWarnings } from './warnings.ts';
 
 export interface EvalOptions {
   metrics: MetricId[];
   /** BLEU's tokenizer. */
   tokenize: BleuTokenizerName;
-  /** Case-insensitive BLEU and chrF (TER is case-insensitive by default anyway). */
+  /** Case-insensitive BLEU, as sacreBLEU's `-lc` (chrF has its own option, TER is case-insensitive by default). */
   lowercase: boolean;
+  /**
+   * Metric options by sacreBLEU's names (smooth_method, char_order, no_punct, …), from `mt eval`'s
+   * sacreBLEU flags; they override `tokenize` and `lowercase`. Left out: sacreBLEU's defaults.
+   */
+  sacrebleu?: SacrebleuOptions;
   /** Bootstrap 95% confidence intervals for every system. */
   confidence: boolean;
   /** Paired test of every other system against the first: bootstrap ('bs') or approximate randomization ('ar'). */
@@ -82,15 +88,23 @@ export interface EvalReport {
   warnings: string[];
 }
 
-function scorerFor(metric: MetricId, refs: string[][], opts: EvalOptions): Scorer {
-  const { tokenize, lowercase } = opts;
-  const options: { [M in MetricId]: Partial<MetricOptions[M]> } = {
-    bleu: { tokenize, lowercase },
-    chrf: { lowercase },
-    'chrf++': { lowercase },
-    ter: {},
-  };
-  return createScorer(metric, refs, options[metric]);
+function scorerFor(metric: MetricId, refs: string[][], opts: EvalOptions, level: 'corpus' | 'sentence'): Scorer {
+  const given = metricOptionsFor(metric, opts.sacrebleu ?? {}, level);
+  return createScorer(metric, refs, metric === 'bleu' ? { tokenize: opts.tokenize, lowercase: opts.lowercase, ...given } : given);
+}
+
+/** The checks every evaluation starts with: something to score, line-aligned files. */
+function checkInputs(inputs: EvalInputs): void {
+  const { systems, references, source } = inputs;
+  if (systems.length === 0) throw new UserError('no hypotheses to score: give a hypothesis file with -i FILE');
+  if (references.length === 0) throw new UserError('no references: give at least one reference file with -r FILE');
+  const first = references[0]!;
+  for (const f of [...references.slice(1), ...systems, ...(source ? [source] : [])]) {
+    if (f.lines.length !== first.lines.length) {
+      throw new UserError(`${f.name} has ${f.lines.length} lines but ${first.name} has ${first.lines.length}; the files must be line-aligned`);
+    }
+  }
+  if (first.lines.length === 0) throw new UserError(`${systems[0]!.name}: empty file, nothing to score`);
 }
 
 interface Bucket {
@@ -115,18 +129,11 @@ function lengthBuckets(lengths: number[], bounds: number[]): Bucket[] {
 /** Score the systems; `onStep(done, total)` is called as each (metric, system) is finished. */
 export function evaluate(inputs: EvalInputs, opts: EvalOptions, onStep: (done: number, total: number) => void = () => {}): EvalReport {
   const { systems, references, source } = inputs;
-  if (systems.length === 0) throw new UserError('no hypotheses to score: give a hypothesis file with -i FILE');
-  if (references.length === 0) throw new UserError('no references: give at least one reference file with -r FILE');
+  checkInputs(inputs);
   if (opts.paired && systems.length < 2) {
     throw new UserError(`--paired-${opts.paired} compares systems with the first: give two or more hypothesis files (-i BASELINE -i SYSTEM …)`);
   }
   const first = references[0]!;
-  for (const f of [...references.slice(1), ...systems, ...(source ? [source] : [])]) {
-    if (f.lines.length !== first.lines.length) {
-      throw new UserError(`${f.name} has ${f.lines.length} lines but ${first.name} has ${first.lines.length}; the files must be line-aligned`);
-    }
-  }
-  if (first.lines.length === 0) throw new UserError(`${systems[0]!.name}: empty file, nothing to score`);
 
   const refs = references.map((r) => [...r.lines]);
   const lengths = (source ?? first).lines.map((l) => pySplit(l).length);
@@ -145,7 +152,7 @@ export function evaluate(inputs: EvalInputs, opts: EvalOptions, onStep: (done: n
   const total = opts.metrics.length * systems.length;
   let done = 0;
   for (const metric of opts.metrics) {
-    const scorer = scorerFor(metric, refs, opts);
+    const scorer = scorerFor(metric, refs, opts, 'corpus');
     const stats = systems.map((s) => {
       const st = scorer.segmentStats(s.lines);
       onStep(++done, total);
@@ -183,4 +190,35 @@ export function evaluate(inputs: EvalInputs, opts: EvalOptions, onStep: (done: n
     length_basis: source ? 'source' : 'reference',
     warnings: systems.flatMap((s) => hypothesisWarnings(s.name, s.lines, refs)),
   };
+}
+
+/** One segment's scores (`-sl`), as sacreBLEU's sentence_score gives them. */
+export interface SegmentScores {
+  /** 1-based line number. */
+  segment: number;
+  scores: Partial<Record<MetricId, MetricResult>>;
+}
+
+export interface SentenceReport {
+  metrics: MetricId[];
+  segments: SegmentScores[];
+  warnings: string[];
+}
+
+/**
+ * Sentence-level scores of one system (sacreBLEU's `-sl`): every segment scored on its own, BLEU
+ * with effective order. Resampling, paired tests and length buckets do not apply.
+ */
+export function evaluateSentences(inputs: EvalInputs, opts: EvalOptions): SentenceReport {
+  checkInputs(inputs);
+  if (inputs.systems.length > 1) throw new UserError(`-sl/--sentence-level scores one system; got ${inputs.systems.length} hypothesis files`);
+  const system = inputs.systems[0]!;
+  const refs = inputs.references.map((r) => [...r.lines]);
+  const segments: SegmentScores[] = system.lines.map((_, i) => ({ segment: i + 1, scores: {} }));
+  for (const metric of opts.metrics) {
+    const scorer = scorerFor(metric, refs, opts, 'sentence');
+    const stats = scorer.segmentStats(system.lines);
+    segments.forEach((s, i) => (s.scores[metric] = scorer.result(statsRow(stats, scorer.statsSize, i))));
+  }
+  return { metrics: opts.metrics, segments, warnings: hypothesisWarnings(system.name, system.lines, refs) };
 }

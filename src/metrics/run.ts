@@ -12,7 +12,17 @@ import { LAYOUT, type RunDir } from '../run/rundir.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import type { Logger } from '../util/log.ts';
 import { startProgress } from '../util/progress.ts';
-import { DEFAULT_RANDOMIZATION_TRIALS, evaluate, type EvalInputs, type EvalOptions, type EvalReport, type NamedLines } from './evaluate.ts';
+import {
+  DEFAULT_RANDOMIZATION_TRIALS,
+  evaluate,
+  evaluateSentences,
+  type EvalInputs,
+  type EvalOptions,
+  type EvalReport,
+  type NamedLines,
+  type SentenceReport,
+} from './evaluate.ts';
+import { pyRstrip } from './text.ts';
 
 /** Where a run's BLEU by source length is written (and `mt plot length` reads it), relative to the run directory. */
 export const DEFAULT_LENGTH_SCORES = path.join(LAYOUT.scores, 'by-length.json');
@@ -40,22 +50,36 @@ export interface EvalFiles {
   source?: string;
 }
 
+/**
+ * A file's lines as sacreBLEU's command line reads them: `line.rstrip()`. Only chrF with
+ * whitespace kept sees the difference (BLEU and TER strip lines themselves).
+ */
 async function named(file: string): Promise<NamedLines> {
-  return { name: file === '-' ? 'stdin' : file, lines: await readLines(file) };
+  return { name: file === '-' ? 'stdin' : file, lines: (await readLines(file)).map(pyRstrip) };
 }
 
-/** Read the files and score them, with a progress bar on `log` when it is interactive. */
-export async function evaluateFiles(files: EvalFiles, options: EvalOptions, log?: Logger): Promise<EvalReport> {
+async function readInputs(files: EvalFiles): Promise<EvalInputs> {
   const inputs: EvalInputs = { systems: [], references: [] };
   for (const f of files.hypotheses) inputs.systems.push(await named(f));
   for (const f of files.references) inputs.references.push(await named(f));
   if (files.source !== undefined) inputs.source = await named(files.source);
+  return inputs;
+}
+
+/** Read the files and score them, with a progress bar on `log` when it is interactive. */
+export async function evaluateFiles(files: EvalFiles, options: EvalOptions, log?: Logger): Promise<EvalReport> {
+  const inputs = await readInputs(files);
   const progress = log ? startProgress(log, 'eval', options.metrics.length * inputs.systems.length) : undefined;
   try {
     return evaluate(inputs, options, (done) => progress?.update(done));
   } finally {
     progress?.stop();
   }
+}
+
+/** Read the files and score each segment on its own (`mt eval -sl`). */
+export async function evaluateSentenceFiles(files: EvalFiles, options: EvalOptions): Promise<SentenceReport> {
+  return evaluateSentences(await readInputs(files), options);
 }
 
 /**

@@ -43,3 +43,18 @@ export function pyStrip(s: string): string {
 export function pyLower(s: string): string {
   return s.toLowerCase();
 }
+
+/**
+ * Python's `f'{x:.{digits}f}'`, how sacreBLEU prints scores. JavaScript's `toFixed` rounds the
+ * same exact binary value, but breaks an exact tie away from zero where Python rounds it to
+ * even (6.25 → '6.3' vs '6.2'). A tie at `digits` decimals is a value m / 2^(digits+1) with m
+ * odd; only then can the answers differ.
+ */
+export function pyFixed(x: number, digits: number): string {
+  const away = x.toFixed(digits);
+  const scaled = x * 2 ** (digits + 1);
+  if (!Number.isInteger(scaled) || scaled % 2 === 0) return away;
+  const last = away.charCodeAt(away.length - 1) - 48;
+  // The even neighbour toward zero: the odd last digit less one (never a borrow).
+  return last % 2 === 0 ? away : away.slice(0, -1) + String(last - 1);
+}

@@ -1,7 +1,8 @@
 /**
  * One case of a sacreBLEU vectors file (shared/testdata/sacrebleu-vectors.json): its inputs and
  * options in, `{metric: result}` out with sacreBLEU's field names, for `mt eval --vectors-case`
- * and the tests. Sentence-level cases give a list of results per metric.
+ * and the tests. Sentence-level cases give a list of results per metric. The options by
+ * sacreBLEU's names are also what `mt eval`'s sacreBLEU flags become (metricOptionsFor maps both).
  */
 import { z } from 'zod';
 import { BLEU_SMOOTH_METHODS } from './bleu.ts';
@@ -33,6 +34,21 @@ const TerCaseOptions = z.strictObject({
   case_sensitive: z.boolean(),
 });
 
+/**
+ * Metric options by sacreBLEU's names, per metric: a vectors case's `options`, and what
+ * `mt eval`'s sacreBLEU flags (--smooth-method, --chrf-beta, --ter-no-punct, …) are parsed into.
+ */
+export const SacrebleuOptionsSchema = z
+  .object({
+    bleu: BleuCaseOptions.partial(),
+    chrf: ChrfCaseOptions.partial(),
+    'chrf++': ChrfCaseOptions.partial(),
+    ter: TerCaseOptions.partial(),
+  })
+  .partial();
+
+export type SacrebleuOptions = z.infer<typeof SacrebleuOptionsSchema>;
+
 /** A case as in the vectors file; `expected` (and anything else) is ignored. */
 export const VectorsCaseSchema = z.object({
   name: z.string().optional(),
@@ -40,15 +56,7 @@ export const VectorsCaseSchema = z.object({
   metrics: z.array(z.enum(METRIC_IDS)).min(1),
   hypotheses: z.array(z.string()),
   references: z.array(z.array(z.string())).min(1),
-  options: z
-    .object({
-      bleu: BleuCaseOptions.partial(),
-      chrf: ChrfCaseOptions.partial(),
-      'chrf++': ChrfCaseOptions.partial(),
-      ter: TerCaseOptions.partial(),
-    })
-    .partial()
-    .default({}),
+  options: SacrebleuOptionsSchema.default({}),
 });
 
 export type VectorsCase = z.infer<typeof VectorsCaseSchema>;
@@ -59,9 +67,13 @@ function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function optionsFor<M extends MetricId>(metric: M, c: VectorsCase): Partial<MetricOptions[M]>;
-function optionsFor(metric: MetricId, c: VectorsCase): Partial<MetricOptions[MetricId]> {
-  const o = c.options;
+/**
+ * sacreBLEU-named options → the library's options for `metric`; what is left out keeps the
+ * library's default (sacreBLEU's). Sentence level turns BLEU's effective order on unless it is
+ * given, as sacreBLEU's sentence_bleu and `sacrebleu -sl` do.
+ */
+export function metricOptionsFor<M extends MetricId>(metric: M, o: SacrebleuOptions, level: 'corpus' | 'sentence'): Partial<MetricOptions[M]>;
+export function metricOptionsFor(metric: MetricId, o: SacrebleuOptions, level: 'corpus' | 'sentence'): Partial<MetricOptions[MetricId]> {
   switch (metric) {
     case 'bleu': {
       const b = o.bleu ?? {};
@@ -71,7 +83,7 @@ function optionsFor(metric: MetricId, c: VectorsCase): Partial<MetricOptions[Met
         smoothMethod: b.smooth_method,
         smoothValue: b.smooth_value,
         // sacreBLEU's sentence_bleu turns effective order on.
-        effectiveOrder: b.effective_order ?? (c.level === 'sentence' ? true : undefined),
+        effectiveOrder: b.effective_order ?? (level === 'sentence' ? true : undefined),
       });
     }
     case 'chrf':
@@ -102,7 +114,7 @@ function optionsFor(metric: MetricId, c: VectorsCase): Partial<MetricOptions[Met
 export function runVectorsCase(c: VectorsCase): VectorsOutput {
   const out: VectorsOutput = {};
   for (const metric of c.metrics) {
-    const opts = optionsFor(metric, c);
+    const opts = metricOptionsFor(metric, c.options, c.level);
     out[metric] = c.level === 'sentence' ? sentenceScores(metric, c.hypotheses, c.references, opts) : score(metric, c.hypotheses, c.references, opts);
   }
   return out;

@@ -16,7 +16,7 @@
  * buffers sent along.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ConcreteBackend } from '../backend/names.ts';
+import { assertWorkerBackend, type ConcreteBackend } from '../backend/names.ts';
 import { flatLength, floatTensor, writeVariables } from '../backend/transfer.ts';
 import type { ModelConfig } from '../config/schema.ts';
 import type { NmtModel } from '../models/types.ts';
@@ -93,6 +93,7 @@ export class DataParallel implements GradientSource {
     model: NmtModel,
     spec: Omit<ReplicaSpec, 'names' | 'weights' | 'grads'>,
   ): Promise<DataParallel> {
+    assertWorkerBackend(spec.backend, 'data-parallel training');
     const names = [...model.namedVariables.keys()];
     const bytes = 4 * flatLength(names.map((n) => model.namedVariables.get(n)!));
     const weights = new SharedArrayBuffer(bytes);

@@ -15,6 +15,7 @@
  * are kept), metrics-log.ts (logs/metrics.jsonl), guards.ts (divergence, out of memory).
  */
 import { activeBackend, isOutOfMemory } from '../backend/index.ts';
+import { parallelismFor } from '../backend/names.ts';
 import { removeStaleTemps, type CheckpointContents } from '../checkpoint/index.ts';
 import type { TrainingState, ValidationResult } from '../checkpoint/training-state.ts';
 import type { TrainConfig } from '../config/schema.ts';
@@ -123,10 +124,12 @@ class Trainer {
         `${this.data.train.length.toLocaleString('en-US')} pairs, ~${perEpoch} steps/epoch, backend ${activeBackend()?.name ?? 'unknown'}` +
         (resumedFrom !== null ? `; resuming from step ${resumedFrom}` : ''),
     );
-    const threads = this.opts.threads ?? 1;
+    const backend = activeBackend()?.name ?? 'wasm';
+    // Worker threads only where the backend needs them (parallelismFor): never on node/gpu.
+    const threads = parallelismFor(backend, this.opts.threads ?? 1).workers;
     if (threads > 1) {
       this.parallel = await DataParallel.start(threads, this.model, {
-        backend: activeBackend()?.name ?? 'wasm',
+        backend,
         model: this.run.config.model,
         srcVocab: this.model.srcVocabSize,
         tgtVocab: this.model.tgtVocabSize,

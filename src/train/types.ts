@@ -16,6 +16,7 @@ export interface TrainOptions {
   /**
    * Cores to take each batch's gradients on (data-parallel worker threads, src/train/parallel.ts);
    * default 1. Dropout masks depend on it, so a run reproduces exactly with the same number.
+   * Ignored on the native backends, which compute on their own threads (parallelismFor).
    */
   threads?: number;
   /** Called after every optimizer step. */

@@ -35,3 +35,12 @@ export function sharedLines(relPath: string, limit = Infinity): string[] {
   if (all.at(-1) === '') all.pop();
   return all.slice(0, limit);
 }
+
+/** Where the browser tests find Chromium (Debian's `chromium` package). */
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** undefined when Debian's Chromium is installed, else why the browser test is skipped. */
+export function missingChromium(): string | undefined {
+  if (fs.existsSync(CHROMIUM)) return undefined;
+  return skipOrFail(`needs ${CHROMIUM} (apt-get install chromium)`);
+}

@@ -1,7 +1,7 @@
 /** `mt quickstart`: the main job on embedded data — generate, prepare, vocab, train, translate, eval, plot. */
 import type { Command } from 'commander';
 import type { BackendName } from '../../backend/names.ts';
-import { loggerFor, parseThreads, positiveInt, stopOnSignals, threadsFor, threadsOption, type GlobalOptions } from '../common.ts';
+import { loggerFor, parallelismFor, parseThreads, positiveInt, stopOnSignals, threadsOption, type GlobalOptions } from '../common.ts';
 
 interface QuickstartFlags {
   run: string;
@@ -32,8 +32,10 @@ export function registerQuickstart(program: Command): void {
       const log = loggerFor(cmd);
       const threads = parseThreads(flags.threads);
       const { initBackend } = await import('../../backend/index.ts');
-      const backend = await initBackend((cmd.optsWithGlobals<GlobalOptions>().backend ?? 'auto') as BackendName);
+      const backend = await initBackend((cmd.optsWithGlobals<GlobalOptions>().backend ?? 'auto') as BackendName, undefined, { threads });
       log.info(`backend: ${backend.name}`);
+      const parallelism = parallelismFor(backend.name, threads, backend);
+      if (parallelism.note) log.info(parallelism.note);
       const { quickstart, QuickstartInterrupted } = await import('../../pipeline/quickstart.ts');
       const stop = stopOnSignals(log);
       try {
@@ -44,7 +46,7 @@ export function registerQuickstart(program: Command): void {
           maxWords: flags.maxWords,
           overrides: flags.set,
           force: flags.force,
-          threads: threadsFor(threads, backend.name),
+          threads: parallelism.workers,
           log,
           signal: stop.signal,
         });

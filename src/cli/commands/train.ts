@@ -4,7 +4,7 @@ import type { BackendName } from '../../backend/names.ts';
 import { acquireRunLock } from '../../run/lock.ts';
 import { LAYOUT, RunDir } from '../../run/rundir.ts';
 import type { Logger } from '../../util/log.ts';
-import { loggerFor, openStageRun, parseThreads, positiveInt, stopOnSignals, threadsFor, threadsOption, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
+import { loggerFor, openStageRun, parallelismFor, parseThreads, positiveInt, stopOnSignals, threadsOption, withConfigOptions, type GlobalOptions, type StageOptions } from '../common.ts';
 
 interface TrainCliOptions extends StageOptions {
   resetOptimizer?: boolean;
@@ -51,14 +51,16 @@ export function registerTrain(program: Command): void {
         const backend = (flag && flag !== 'auto' ? flag : run.config.backend) as BackendName;
         // Loaded on demand: tfjs takes a second to import, which `mt --help` should not pay.
         const { initBackend } = await import('../../backend/index.ts');
-        const active = await initBackend(backend);
+        const active = await initBackend(backend, undefined, { threads });
+        const parallelism = parallelismFor(active.name, threads, active);
+        if (parallelism.note) log.info(parallelism.note);
         const { train } = await import('../../train/trainer.ts');
         summary = await train(run, {
           log,
           resetOptimizer: opts.resetOptimizer,
           resetSchedule: opts.resetSchedule,
           signal: stop.signal,
-          threads: threadsFor(threads, active.name),
+          threads: parallelism.workers,
         });
       } finally {
         stop.dispose();

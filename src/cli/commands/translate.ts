@@ -62,7 +62,7 @@ export function registerTranslate(program: Command): void {
             .default('fail'),
         ),
     ),
-    'cores to translate on (worker threads decoding batches; default $MT_THREADS or auto)',
+    'cores to translate on (wasm/cpu: worker threads decoding batches; node/gpu: the backend\'s own threads; default $MT_THREADS or auto)',
   ).action(async (opts: TranslateOptions, cmd: Command) => {
     const log = loggerFor(cmd);
     const threads = parseThreads(opts.threads);
@@ -107,11 +107,13 @@ export function registerTranslate(program: Command): void {
       threads,
       backend: global.backend && global.backend !== 'auto' ? (global.backend as BackendName) : undefined,
       log,
-      onStart: ({ translator, decode, threads: workers }) =>
+      onStart: ({ translator, decode, threads: workers, parallelism }) => {
+        if (parallelism.note) log.info(parallelism.note);
         log.info(
           `translating with the ${translator.source}, beam ${decode.beam_size}${decode.nbest > 1 ? `, ${decode.nbest}-best` : ''}` +
             (workers > 1 ? `, on ${workers} threads` : ''),
-        ),
+        );
+      },
     });
     if (stdoutError) throw stdoutWriteError(stdoutError);
     const { formatSummary } = await import('../../decode/stream.ts');
