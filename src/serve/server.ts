@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { DecodeConfig } from '../config/schema.ts';
 import type { TranslatorSession } from '../decode/session.ts';
 import { sourceLimit } from '../decode/translate.ts';
@@ -61,7 +62,7 @@ export interface ServeHandle {
 }
 
 /** The page at `/`, shipped beside this file: the only static file served. */
-const PAGE_FILE = path.join(path.dirname(new URL(import.meta.url).pathname), 'page.html');
+const PAGE_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'page.html');
 
 const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
