@@ -55,6 +55,11 @@ const COMMANDS: { name: string; description: string; load: () => Promise<Registe
     load: async () => (await import('./commands/serve.ts')).registerServe,
   },
   {
+    name: 'export',
+    description: 'export a trained run: `mt export web` writes a static site that translates in the browser (tfjs)',
+    load: async () => (await import('./commands/export-web.ts')).registerExport,
+  },
+  {
     name: 'eval',
     description: 'score translations with BLEU, chrF, chrF++ and TER (sacreBLEU-exact), with confidence intervals, significance tests and length buckets',
     load: async () => (await import('./commands/eval.ts')).registerEval,
