@@ -245,6 +245,15 @@ for (const c of plain.slice(0, 2)) {
     check: jsonCheck(c, [['bleu', 'bleu'], ['chrf', 'chrf'], ['ter', 'ter']]),
   });
 }
+// Smoothing values spelled out (the fixture's defaults: floor 0.1, add-k 1), in both spellings.
+for (const [name, value, spelling] of [['corpus-smooth-floor', '0.1', '-sv'], ['corpus-smooth-add-k', '1', '--smooth-value']] as const) {
+  const c = byName(name);
+  commands.push({
+    label: `${name}: ${spelling} ${value}`,
+    args: [...refsOf(c), '-i', hypOf(c), '-m', 'bleu', ...metricFlags(c.options, undefined, 'short'), spelling, value, '--json'],
+    check: jsonCheck(c, [['bleu', 'bleu']]),
+  });
+}
 // chrF++ as sacreBLEU spells it.
 for (const c of plain.slice(2, 3)) {
   commands.push({ label: `${c.name}: -m chrf --chrf-word-order 2`, args: [...refsOf(c), '-i', hypOf(c), '-m', 'chrf', '--chrf-word-order', '2', '--json'], check: jsonCheck(c, [['chrf', 'chrf++']]) });
@@ -260,7 +269,7 @@ for (const c of plain.slice(2, 3)) {
   });
 });
 // -b on options other than the defaults: smoothing, TER flags, several references.
-for (const name of ['corpus-smooth-add-k', 'multi-ref-3']) {
+for (const name of ['ter-no-punct', 'multi-ref-3']) {
   const c = byName(name);
   commands.push({
     label: `${name}: -b -w 4 with its flags`,

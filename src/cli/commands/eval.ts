@@ -61,17 +61,17 @@ interface EvalFlags {
  * sacreBLEU's multi-letter single-dash flags. Commander takes a single dash for one letter only
  * (it would read `-lc` as `-l -c`), so they are spelled out long before it parses.
  */
-const SACREBLEU_DASH_FLAGS: Record<string, string> = {
-  '-lc': '--lowercase',
-  '-sl': '--sentence-level',
-  '-tok': '--tokenize',
-  '-sv': '--smooth-value',
-  '-cc': '--chrf-char-order',
-  '-cw': '--chrf-word-order',
-  '-ci': '--confidence',
-  '-pbs': '--paired-bs',
-  '-par': '--paired-ar',
-};
+const SACREBLEU_DASH_FLAGS = new Map([
+  ['-lc', '--lowercase'],
+  ['-sl', '--sentence-level'],
+  ['-tok', '--tokenize'],
+  ['-sv', '--smooth-value'],
+  ['-cc', '--chrf-char-order'],
+  ['-cw', '--chrf-word-order'],
+  ['-ci', '--confidence'],
+  ['-pbs', '--paired-bs'],
+  ['-par', '--paired-ar'],
+]);
 
 /**
  * sacreBLEU's `-s` is --smooth-method; mt's `-s` was --src before. `-s` followed by a smoothing
@@ -87,7 +87,7 @@ function rewriteDashS(value: string | undefined): string[] {
 }
 
 /** argv with sacreBLEU's spellings turned into commander's; nothing after `--` is touched. */
-export function sacrebleuArgv(argv: string[]): string[] {
+function sacrebleuArgv(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -97,7 +97,7 @@ export function sacrebleuArgv(argv: string[]): string[] {
     }
     const eq = a.indexOf('=');
     const flag = eq > 0 ? a.slice(0, eq) : a;
-    const long = SACREBLEU_DASH_FLAGS[flag];
+    const long = SACREBLEU_DASH_FLAGS.get(flag);
     if (long !== undefined) out.push(long + a.slice(flag.length));
     else if (a === '-s') out.push(...rewriteDashS(argv[++i]));
     else out.push(a);
