@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { inflateSync } from 'node:zlib';
 import {
@@ -118,6 +119,7 @@ describe('plots: attention heatmap', () => {
     assert.ok(findPlotFonts().hangul, 'a font with Hangul is installed (Debian: fonts-nanum)');
     const one = (piece: string) => ({ src_pieces: ['▁a'], tgt_pieces: [piece], weights: [[1]] });
     const [a, b] = await Promise.all([renderFigure(attentionSpec(one('▁가나'))), renderFigure(attentionSpec(one('▁다라')))]);
+    assert.ok(a.png && b.png, 'PNGs rendered');
     assert.notDeepEqual(Buffer.from(a.png), Buffer.from(b.png), 'different syllables give different pixels');
   });
 
@@ -208,5 +210,22 @@ describe('mt plot (CLI)', () => {
     const bad = runMt(['plot', 'attention', '--run', run, '--input', path.join(run, 'none.jsonl')]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^mt: error: \S*none\.jsonl: no such file\n$/);
+  });
+
+  it('without resvg\'s platform package (npm install --omit=optional): the SVG, a one-line warning, exit 0', () => {
+    const run = tempDir();
+    writeMetrics(run, [JSON.stringify({ step: 1, loss: 3, ppl: 20 }), JSON.stringify({ step: 2, loss: 2, ppl: 7 })]);
+    // A module hook that makes @resvg/resvg-js fail to load, as its missing native binary does.
+    const hooks = path.join(run, 'no-resvg-hooks.mjs');
+    fs.writeFileSync(hooks, "export async function resolve(s, c, next) {\n  if (s === '@resvg/resvg-js') throw new Error(\"Cannot find module '@resvg/resvg-js-linux-x64-gnu'\");\n  return next(s, c);\n}\n");
+    const preload = path.join(run, 'no-resvg.mjs');
+    fs.writeFileSync(preload, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+    const r = runMt(['plot', 'curves', '--run', run], { nodeArgs: ['--import', preload] });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), [path.join(run, 'plots', 'curves.svg')]);
+    assert.match(r.stderr, /^warning: PNG figures need @resvg\/resvg-js's platform package, which is not installed \(.*\); only the SVG was written/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(fs.readFileSync(path.join(run, 'plots', 'curves.svg'), 'utf8').startsWith('<svg'));
+    assert.ok(!fs.existsSync(path.join(run, 'plots', 'curves.png')));
   });
 });

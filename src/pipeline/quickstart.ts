@@ -116,9 +116,9 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
   const sources = readLinesSync(run.path(LAYOUT.data, 'test.src'));
 
   const plots = [
-    ...(await plotCurves(run.root)),
-    ...(withAttention ? await plotAttention(run.root, attentionFile, sentenceToPlot(sources)) : []),
-    ...(await plotLength([run.root], { names: [config.model.type] })),
+    ...(await plotCurves(run.root, { warn: (m) => log.warn(m) })),
+    ...(withAttention ? await plotAttention(run.root, attentionFile, sentenceToPlot(sources), { warn: (m) => log.warn(m) }) : []),
+    ...(await plotLength([run.root], { names: [config.model.type], warn: (m) => log.warn(m) })),
   ];
   return { run: run.root, train: summary, scores, bleu, chrf, plots, elapsed_s: (Date.now() - started) / 1000 };
 }

@@ -10,34 +10,17 @@
  * window.MT_READY resolves once the model is loaded.
  */
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmKernels } from '../../backend/wasm-kernels.ts';
+import { startBrowserBackend } from '../../backend/browser.ts';
 import type { DecodeConfig, ModelConfig } from '../../config/schema.ts';
 import { translateLines, type Translation } from '../../decode/translate.ts';
 import { createModel } from '../../models/index.ts';
-import type { NmtModel } from '../../models/types.ts';
 import { SentencePieceModel } from '../../subword/sentencepiece.ts';
 import type { SubwordPair } from '../../subword/types.ts';
 import { putFile } from './node-shims.ts';
 import type { WebManifest } from '../manifest.ts';
 import { readWebSafetensors } from '../weights.ts';
 import { mountPage } from './page.ts';
-
-export interface WebTranslateOptions {
-  beam?: number;
-  nbest?: number;
-  attention?: boolean;
-}
-
-export interface LoadedSite {
-  manifest: WebManifest;
-  model: NmtModel;
-  subwords: SubwordPair;
-  backend: string;
-  /** Milliseconds from script start to a loaded model. */
-  loadMs: number;
-  translate(lines: string[], opts?: WebTranslateOptions): Translation[];
-}
+import type { LoadedSite, WebTranslateOptions } from './site.ts';
 
 declare global {
   interface Window {
@@ -46,36 +29,10 @@ declare global {
   }
 }
 
-const BACKENDS = ['webgl', 'wasm', 'cpu'] as const;
-
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const r = await fetch(url);
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   return new Uint8Array(await r.arrayBuffer());
-}
-
-/** The backend asked for (?backend=), or the first of webgl, wasm, cpu that starts. */
-async function startBackend(asked: string | null): Promise<string> {
-  // The .wasm files lie beside this page.
-  setWasmPaths(new URL('./', location.href).href);
-  const order = asked ? [asked] : [...BACKENDS];
-  for (const name of order) {
-    if (!(BACKENDS as readonly string[]).includes(name)) throw new Error(`?backend=${name}: use one of ${BACKENDS.join(', ')}`);
-    let ok = false;
-    try {
-      ok = await tf.setBackend(name);
-    } catch {
-      ok = false;
-    }
-    if (ok) {
-      await tf.ready();
-      // As in Node (src/backend/index.ts): the same kernels, so the same numbers.
-      if (name === 'wasm') registerWasmKernels();
-      return name;
-    }
-    if (asked) throw new Error(`the ${name} backend did not start in this browser`);
-  }
-  throw new Error('no tfjs backend started (webgl, wasm, cpu)');
 }
 
 async function loadSubword(file: string): Promise<SentencePieceModel> {
@@ -85,7 +42,8 @@ async function loadSubword(file: string): Promise<SentencePieceModel> {
 
 export async function loadSite(): Promise<LoadedSite> {
   const t0 = performance.now();
-  const backend = await startBackend(new URLSearchParams(location.search).get('backend'));
+  // The .wasm files lie beside this page.
+  const backend = await startBrowserBackend(new URLSearchParams(location.search).get('backend'), new URL('./', location.href).href);
   const manifest = (await (await fetch('mt-model.json')).json()) as WebManifest;
   const [weightBytes, src] = await Promise.all([fetchBytes(manifest.weights), loadSubword(manifest.subword.src)]);
   const tgt = manifest.subword.tgt === manifest.subword.src ? src : await loadSubword(manifest.subword.tgt);

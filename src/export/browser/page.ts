@@ -5,7 +5,7 @@
  * mt serve's page (src/serve/page.html) calls its server's /v1/translate, so it is not reused.
  */
 import type { Translation } from '../../decode/translate.ts';
-import type { LoadedSite } from './entry.ts';
+import type { LoadedSite } from './site.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 

@@ -6,7 +6,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../../util/atomic.ts';
@@ -43,9 +42,25 @@ export function findPlotFonts(env: NodeJS.ProcessEnv = process.env): { fonts: Pl
 
 export interface Figure {
   svg: string;
-  png: Uint8Array;
+  /** undefined where resvg's platform package is not installed (the SVG is still drawn). */
+  png: Uint8Array | undefined;
   width: number;
   height: number;
+}
+
+type ResvgClass = typeof import('@resvg/resvg-js').Resvg;
+
+/**
+ * resvg, or why it cannot load: its native binary is a per-platform optional dependency, which
+ * `npm install --omit=optional` (the way to skip the tfjs-node download) leaves out too.
+ */
+async function loadResvg(): Promise<ResvgClass | string> {
+  try {
+    return (await import('@resvg/resvg-js')).Resvg;
+  } catch (e) {
+    const first = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    return `PNG figures need @resvg/resvg-js's platform package, which is not installed (${first}); only the SVG was written — reinstall with plain \`npm install\` (not --omit=optional)`;
+  }
 }
 
 export interface RenderOptions {
@@ -69,6 +84,12 @@ export async function renderFigure(spec: TopLevelSpec, opts: RenderOptions = {})
     if (!hangul && HANGUL_TEXT.test(svg)) {
       opts.warn?.('no font with Korean glyphs found (install fonts-nanum, or set MT_PLOT_FONT): Hangul in the PNG will not render');
     }
+    const Resvg = await loadResvg();
+    if (typeof Resvg === 'string') {
+      opts.warn?.(Resvg);
+      const size = /<svg[^>]*\bwidth="([\d.]+)"[^>]*\bheight="([\d.]+)"/.exec(svg);
+      return { svg, png: undefined, width: Number(size?.[1] ?? 0), height: Number(size?.[2] ?? 0) };
+    }
     const resvg = new Resvg(svg, {
       fitTo: { mode: 'zoom', value: opts.scale ?? 2 },
       // Only these files, not the system's font configuration: the same pixels everywhere.
@@ -83,11 +104,12 @@ export async function renderFigure(spec: TopLevelSpec, opts: RenderOptions = {})
   }
 }
 
-/** Writes NAME.svg and NAME.png into `dir` atomically; returns their paths. */
+/** Writes NAME.svg and NAME.png (where there is one) into `dir` atomically; returns their paths. */
 export function writeFigure(figure: Figure, dir: string, name: string): string[] {
   const svg = path.join(dir, `${name}.svg`);
-  const png = path.join(dir, `${name}.png`);
   writeFileAtomic(svg, figure.svg);
+  if (figure.png === undefined) return [svg];
+  const png = path.join(dir, `${name}.png`);
   writeFileAtomic(png, figure.png);
   return [svg, png];
 }
