@@ -8,6 +8,7 @@
  *                          [--min-seconds 20] [--warmup 2] [--batch 64] [--threads 2]
  *                          [--torch-wait-policy auto|ACTIVE|PASSIVE] [--json FILE]
  *                          [--no-torch] [--no-decode] [--ablation]
+ *   npm run bench:train -- --profile [--models …] [--batch 32] [--steps 3] [--warmup 2]
  *
  * Models: the two fixed sizes of issue 8 (`gru-attention`: bi-GRU encoder, GRU decoder with
  * Bahdanau attention and input feeding, emb 256, hidden 512; `transformer`: 3+3 layers, d 256,
@@ -36,6 +37,13 @@
  * (MT_STOCK_KERNELS=1), interleaved with the other two: what the worker threads and mt's kernels
  * each add, and the peak RSS at 1 thread. Then, unless --no-decode, bench/decode-speed.ts
  * measures greedy and beam-5 decoding the same way.
+ *
+ * --profile (bench/profile.ts; docs/performance.md "Where a step's time goes"): instead of the
+ * comparison, each model in a fresh process on ONE thread (the main-thread model on tfjs-wasm, no
+ * workers): --warmup steps, --steps steps timed, the same steps again under tf.profile; per family
+ * a table of ms per step and share by kernel group (the output projection's matMuls and the
+ * rest, the loss, softmax, transposes, copies, elementwise, other, outside kernels), the phases,
+ * and the ceiling: the step's matmul FLOPs at XNNPACK's GFLOP/s measured in the same process.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -54,6 +62,7 @@ import { Adam } from '../src/train/optimizer.ts';
 import { DataParallel } from '../src/train/parallel.ts';
 import { optimizerUpdate } from '../src/train/step.ts';
 import { mulberry32 } from '../src/util/random.ts';
+import { formatReport, profileTraining, type ProfileReport } from './profile.ts';
 import {
   compare,
   formatComparison,
@@ -94,6 +103,8 @@ interface Job {
   min_steps: number;
   min_seconds: number;
   threads: number;
+  /** --profile: profile the step on one thread instead of timing it (bench/profile.ts) */
+  profile?: boolean;
 }
 
 /** What each side's process reports for its measured steps: one trial. */
@@ -273,12 +284,13 @@ async function main(): Promise<void> {
       'no-torch': { type: 'boolean', default: false },
       'no-decode': { type: 'boolean', default: false },
       ablation: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
       ...TRIAL_OPTIONS,
     },
   });
   if (args.child) {
     const job = JSON.parse(fs.readFileSync(0, 'utf8')) as Job;
-    console.log(JSON.stringify(await runMt(job)));
+    console.log(JSON.stringify(job.profile ? await runProfile(job) : await runMt(job)));
     return;
   }
   const all = { ...FIXED, ...configModels() };
@@ -292,6 +304,10 @@ async function main(): Promise<void> {
   const minSeconds = secondsFlag('--min-seconds', args['min-seconds']);
   const waitPolicy = args['torch-wait-policy'].toUpperCase();
   if (!['AUTO', 'ACTIVE', 'PASSIVE'].includes(waitPolicy)) throw new Error(`--torch-wait-policy: expected auto, ACTIVE or PASSIVE, got ${args['torch-wait-policy']}`);
+  if (args.profile) {
+    profileModels(names.map((name) => jobFor(name, all[name]!, { warmup, steps, batch, minSeconds: 0, threads: 1 })), args.json);
+    return;
+  }
   const python = args['no-torch'] ? undefined : findTorchPython();
   const host = machine();
   const start = loadAverage(0);
@@ -311,24 +327,7 @@ async function main(): Promise<void> {
   ];
   const records: unknown[] = [];
   for (const [index, name] of names.entries()) {
-    const spec = all[name]!;
-    const model = ModelSchema.parse(spec.model);
-    const train = TrainSchema.parse(spec.train);
-    const job: Job = {
-      name,
-      model,
-      train,
-      src_vocab: spec.vocab,
-      tgt_vocab: spec.vocab,
-      pad: IDS.tgtPad,
-      bos: IDS.bos,
-      eos: IDS.eos,
-      batches: makeBatches(warmup + Math.max(steps, POOL), batch, spec.vocab, spec.vocab),
-      warmup,
-      min_steps: steps,
-      min_seconds: minSeconds,
-      threads,
-    };
+    const job = jobFor(name, all[name]!, { warmup, steps, batch, minSeconds, threads });
     // The previous model's trials ran `threads` threads in the last minute.
     const before = loadAverage(index === 0 ? 0 : threads);
     const pilot = python && waitPolicy === 'AUTO' ? pilotWaitPolicy(python, job, Math.min(steps, 3)) : undefined;
@@ -406,6 +405,68 @@ async function main(): Promise<void> {
     const doc = { bench: 'bench/train-throughput.ts', argv: process.argv.slice(2), machine: host, settings, load: { before: start, after: end }, models: records, decode };
     fs.writeFileSync(json, `${JSON.stringify(doc, null, 1)}\n`);
     console.log(`\nall trials: ${json}`);
+  }
+}
+
+interface Spec {
+  model: unknown;
+  train: unknown;
+  vocab: number;
+}
+
+function jobFor(name: string, spec: Spec, o: { warmup: number; steps: number; batch: number; minSeconds: number; threads: number }): Job {
+  return {
+    name,
+    model: ModelSchema.parse(spec.model),
+    train: TrainSchema.parse(spec.train),
+    src_vocab: spec.vocab,
+    tgt_vocab: spec.vocab,
+    pad: IDS.tgtPad,
+    bos: IDS.bos,
+    eos: IDS.eos,
+    batches: makeBatches(o.warmup + Math.max(o.steps, POOL), o.batch, spec.vocab, spec.vocab),
+    warmup: o.warmup,
+    min_steps: o.steps,
+    min_seconds: o.minSeconds,
+    threads: o.threads,
+  };
+}
+
+/** Child process of --profile: one model on one thread, on wasm (bench/profile.ts). */
+async function runProfile(job: Job): Promise<ProfileReport> {
+  const backend = await initBackend('wasm');
+  const model = createModel(job.model, job.src_vocab, job.tgt_vocab, 1);
+  try {
+    return await profileTraining(job, model, IDS, backend);
+  } finally {
+    model.dispose();
+  }
+}
+
+/** --profile: each model's step profiled in a fresh process, one after the other. */
+function profileModels(jobs: Job[], json: string | undefined): void {
+  const host = machine();
+  const start = loadAverage(0);
+  const batch = jobs[0]?.batches[0]?.length ?? 0;
+  console.log(`mt training step profile: one thread (main-thread model, no workers), tfjs-wasm; batches of ${batch} sentence pairs (10–18 ids a side); node ${host.node}, ${host.cpu} × ${host.cores}, ${host.date}, load ${formatLoad(start.load)}`);
+  console.log("kernel times: tf.profile's kernelTimeMs (on wasm the wall time of each synchronous kernel call), less the kernels nested in it; ms are per step, the mean of the profiled steps");
+  const reports: ProfileReport[] = [];
+  for (const job of jobs) {
+    const report = JSON.parse(
+      (() => {
+        const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child'], { input: JSON.stringify({ ...job, profile: true }), encoding: 'utf8', maxBuffer: 64 << 20 });
+        if (r.status !== 0) throw new Error(`${job.name}: profile failed (${r.status}): ${r.stderr.slice(-3000)}`);
+        return r.stdout.trim().split('\n').pop()!;
+      })(),
+    ) as ProfileReport;
+    reports.push(report);
+    console.log(`\n${formatReport(report).join('\n')}`);
+  }
+  const end = loadAverage(1);
+  console.log(`\n${loadLines(start, end, host.cores).join('\n')}`);
+  if (json) {
+    fs.writeFileSync(json, `${JSON.stringify({ bench: 'bench/train-throughput.ts --profile', argv: process.argv.slice(2), machine: host, load: { before: start, after: end }, models: reports }, null, 1)}\n`);
+    console.log(`all figures: ${json}`);
   }
 }
 
