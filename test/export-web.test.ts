@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunDir } from '../src/run/rundir.ts';
 import { runMt } from './helpers/cli.ts';
-import { CHROMIUM, missingChromium } from './helpers/requirements.ts';
+import { launchChromium, missingChromium } from './helpers/requirements.ts';
 import { TINY_MODELS, quietLog, tinyConfig, tinyRun } from './train-fixture.ts';
 
 const WORDS = ['ka', 'lo', 'mi', 'nu', 'pe', 'ri', 'so', 'tu', 'va', 'ze', 'bo', 'di'];
@@ -112,12 +112,7 @@ describe('mt export web in headless Chromium', { skip: missingChromium() }, () =
   before(async () => {
     const { initBackend } = await import('../src/backend/index.ts');
     await initBackend('wasm');
-    const puppeteer = await import('puppeteer-core');
-    browser = await puppeteer.default.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -161,13 +156,8 @@ describe('mt export web in headless Chromium', { skip: missingChromium() }, () =
   it('attention on webgl (SwiftShader): the same output on at least 19 of 20 sentences', async (t) => {
     const e = made.find((m) => m.run.config.model.type === 'attention');
     assert.ok(e, 'the attention test ran first');
-    const puppeteer = await import('puppeteer-core');
     // WebGL needs a GL: Chromium's software one (SwiftShader), as FINDINGS.md notes.
-    const gl = await puppeteer.default.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
+    const gl = await launchChromium('software');
     try {
       const page = await gl.newPage();
       const got = await translateInPage(page, e.served.url, 'webgl');

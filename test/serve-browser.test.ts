@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunDir } from '../src/run/rundir.ts';
-import { CHROMIUM, missingChromium } from './helpers/requirements.ts';
+import { launchChromium, missingChromium } from './helpers/requirements.ts';
 import { call, removeRun, startServeChild, trainedRun, type ServeChild } from './serve-helpers.ts';
 
 const SENTENCE = 'ka lo mi nu pe';
@@ -30,12 +30,7 @@ describe('the mt serve page in headless Chromium', { skip: missingChromium() }, 
     const screenshot = process.env.MT_SERVE_SCREENSHOT !== undefined;
     run = await trainedRun(Number(process.env.MT_SERVE_STEPS ?? 3), undefined, screenshot ? { learning_rate: 1e-2, valid_every: 100 } : {});
     served = await startServeChild(run.root, screenshot ? ['--checkpoint', 'last'] : []);
-    const puppeteer = await import('puppeteer-core');
-    browser = await puppeteer.default.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -44,3 +44,18 @@ export function missingChromium(): string | undefined {
   if (fs.existsSync(CHROMIUM)) return undefined;
   return skipOrFail(`needs ${CHROMIUM} (apt-get install chromium)`);
 }
+
+/**
+ * Headless Debian Chromium driven by puppeteer-core (which downloads no browser). `gpu: 'software'`
+ * runs WebGL on SwiftShader instead of turning the GPU off. The background-networking flags keep it
+ * from dialling out, which this machine refuses.
+ */
+export async function launchChromium(gpu: 'off' | 'software' = 'off'): Promise<import('puppeteer-core').Browser> {
+  const puppeteer = await import('puppeteer-core');
+  const gpuArgs = gpu === 'off' ? ['--disable-gpu'] : ['--enable-unsafe-swiftshader', '--use-angle=swiftshader'];
+  return puppeteer.default.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', ...gpuArgs, '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+}
