@@ -12,7 +12,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pyFixed } from '../src/metrics/text.ts';
-import { REPO_ROOT, runMt, runMtAsync, tempDir, type CliResult } from './helpers/cli.ts';
+import { runMt, runMtAsync, tempDir, type CliResult } from './helpers/cli.ts';
+import { differences, readVectors } from './helpers/sacrebleu-vectors.ts';
 
 type Options = {
   bleu?: { tokenize?: string; lowercase?: boolean; smooth_method?: string; smooth_value?: number | null; effective_order?: boolean };
@@ -33,43 +34,7 @@ interface VectorsCase {
   expected: Record<string, Expected | Expected[]>;
 }
 
-const vectors = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'sacrebleu-vectors.json'), 'utf8')) as {
-  generator: { sacrebleu_version: string };
-  cases: VectorsCase[];
-};
-
-/** The README's integer fields; every other number is a float compared to 1e-6. */
-const INTEGER_FIELD = /\.(counts\[\d\]|totals\[\d\]|sys_len|ref_len|num_edits)$/;
-
-const withoutVersion = (sig: string): string =>
-  sig
-    .split('|')
-    .filter((f) => !/^(version|v):/.test(f))
-    .join('|');
-
-/** Every field of `expected` compared with `actual`; the paths that differ. */
-function differences(actual: unknown, expected: unknown, where: string): string[] {
-  if (typeof expected === 'number') {
-    if (typeof actual !== 'number') return [`${where}: expected ${expected}, got ${String(actual)}`];
-    const ok = INTEGER_FIELD.test(where) ? actual === expected : Math.abs(actual - expected) <= 1e-6;
-    return ok ? [] : [`${where}: expected ${expected}, got ${actual}`];
-  }
-  if (typeof expected === 'string') {
-    const ok = /signature(_short)?$/.test(where)
-      ? typeof actual === 'string' && withoutVersion(actual) === withoutVersion(expected)
-      : actual === expected;
-    return ok ? [] : [`${where}: expected ${expected}, got ${String(actual)}`];
-  }
-  if (Array.isArray(expected)) {
-    if (!Array.isArray(actual) || actual.length !== expected.length) return [`${where}: expected ${expected.length} items`];
-    return expected.flatMap((e, i) => differences(actual[i], e, `${where}[${i}]`));
-  }
-  if (expected !== null && typeof expected === 'object') {
-    if (actual === null || typeof actual !== 'object') return [`${where}: expected an object, got ${String(actual)}`];
-    return Object.entries(expected).flatMap(([k, e]) => differences((actual as Record<string, unknown>)[k], e, `${where}.${k}`));
-  }
-  return actual === expected ? [] : [`${where}: expected ${String(expected)}, got ${String(actual)}`];
-}
+const vectors = readVectors<VectorsCase>();
 
 /** A number printed with `width` decimals that rounds `expected` (mt's score is within 1e-6 of it). */
 function printedDiff(printed: string | undefined, expected: number, width: number, where: string): string[] {

@@ -6,8 +6,9 @@ import { describe, it } from 'node:test';
 import { loadConfigFile } from '../src/config/load.ts';
 import { corpusBleu, corpusChrf, corpusTer } from '../src/metrics/index.ts';
 import { RunDir } from '../src/run/rundir.ts';
-import { minimalConfigYaml, REPO_ROOT, runMt, tempDir } from './helpers/cli.ts';
+import { minimalConfigYaml, runMt, tempDir } from './helpers/cli.ts';
 import { missingShared, sharedLines } from './helpers/requirements.ts';
+import { readVectors } from './helpers/sacrebleu-vectors.ts';
 
 /** Real English text to score: the first 200 lines of Multi30k test2016. */
 const NO_MULTI30K = missingShared('data/multi30k/test2016.en', 'data/multi30k/test2016.de');
@@ -109,8 +110,9 @@ describe('mt eval', { skip: NO_MULTI30K }, () => {
 
 describe('mt eval --vectors-case', () => {
   it('--vectors-case reads one sacreBLEU test case on stdin and prints sacreBLEU\'s results', () => {
-    const vectors = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'sacrebleu-vectors.json'), 'utf8'));
-    const c = vectors.cases.find((x: { name: string }) => x.name === 'multi-ref-2');
+    const vectors = readVectors<{ name: string; expected: Record<string, { score: number; counts: number[]; signature_short: string }> }>();
+    const c = vectors.cases.find((x) => x.name === 'multi-ref-2');
+    assert.ok(c, 'the fixture has case multi-ref-2');
     const { expected, ...input } = c;
     const r = runMt(['eval', '--vectors-case'], { input: JSON.stringify(input) });
     assert.equal(r.code, 0, r.stderr);

@@ -5,53 +5,13 @@
  * except the version field.
  */
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { runVectorsCase, VectorsCaseSchema } from '../src/metrics/vectors.ts';
-import { REPO_ROOT } from './helpers/cli.ts';
+import { differences, readVectors } from './helpers/sacrebleu-vectors.ts';
 
-interface VectorsFile {
-  generator: { sacrebleu_version: string };
-  cases: (Record<string, unknown> & { name: string; expected: Record<string, unknown> })[];
-}
+type VectorsCase = Record<string, unknown> & { name: string; expected: Record<string, unknown> };
 
-const VECTORS = path.join(REPO_ROOT, 'test', 'fixtures', 'sacrebleu-vectors.json');
-const vectors = JSON.parse(fs.readFileSync(VECTORS, 'utf8')) as VectorsFile;
-
-/** The README's integer fields; every other number is a float compared to 1e-6. */
-const INTEGER_FIELD = /\.(counts\[\d\]|totals\[\d\]|sys_len|ref_len|num_edits)$/;
-
-/** A signature without its `version:` / `v:` field. */
-const withoutVersion = (sig: string): string =>
-  sig
-    .split('|')
-    .filter((f) => !/^(version|v):/.test(f))
-    .join('|');
-
-/** Compare `actual` with `expected` field by field; returns the paths that differ. */
-function differences(actual: unknown, expected: unknown, where: string): string[] {
-  if (typeof expected === 'number') {
-    if (typeof actual !== 'number') return [`${where}: expected ${expected}, got ${String(actual)}`];
-    const ok = INTEGER_FIELD.test(where) ? actual === expected : Math.abs(actual - expected) <= 1e-6;
-    return ok ? [] : [`${where}: expected ${expected}, got ${actual}`];
-  }
-  if (typeof expected === 'string') {
-    const ok = where.endsWith('signature') || where.endsWith('signature_short')
-      ? typeof actual === 'string' && withoutVersion(actual) === withoutVersion(expected)
-      : actual === expected;
-    return ok ? [] : [`${where}: expected ${expected}, got ${String(actual)}`];
-  }
-  if (Array.isArray(expected)) {
-    if (!Array.isArray(actual) || actual.length !== expected.length) return [`${where}: expected ${expected.length} items`];
-    return expected.flatMap((e, i) => differences(actual[i], e, `${where}[${i}]`));
-  }
-  if (expected !== null && typeof expected === 'object') {
-    if (actual === null || typeof actual !== 'object') return [`${where}: expected an object`];
-    return Object.entries(expected).flatMap(([k, e]) => differences((actual as Record<string, unknown>)[k], e, `${where}.${k}`));
-  }
-  return actual === expected ? [] : [`${where}: expected ${String(expected)}, got ${String(actual)}`];
-}
+const vectors = readVectors<VectorsCase>();
 
 describe('sacreBLEU vectors', () => {
   it('the file is the expected one (sacreBLEU 2.6.0, 30 cases)', () => {
