@@ -14,7 +14,8 @@ import { LineWriter } from '../src/data/writer.ts';
 import { UserError } from '../src/errors.ts';
 import { decodeModelProto, encodeModelProto } from '../src/subword/model-proto.ts';
 import { writeFileAtomic } from '../src/util/atomic.ts';
-import { MT_BIN, runMtAsync, tempDir, type CliResult } from './helpers/cli.ts';
+import { mountUnavailable, sh } from './helpers/mounts.ts';
+import { assertOneLineError, MT_BIN, runMtAsync, tempDir, type CliResult } from './helpers/cli.ts';
 import { withShortWrites } from './helpers/short-writes.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -62,14 +63,6 @@ function project(): string {
   return dir;
 }
 
-function assertOneLineError(r: CliResult, error: RegExp): void {
-  const detail = `code ${r.code}, stderr: ${JSON.stringify(r.stderr)}`;
-  assert.equal(r.code, 2, detail);
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  assert.equal(lines.length, 1, `exactly one line: ${detail}`);
-  assert.match(lines[0]!, /^mt: error: \S/, detail);
-  assert.match(lines[0]!, error, detail);
-}
 
 const hashOf = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
@@ -97,19 +90,6 @@ before(async () => {
 // ---------------------------------------------------------------------------------------------
 // 1. Short writes and a full disk
 
-function mountUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root to mount a small tmpfs';
-  const probe = tempDir('mt-defects-mount-');
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { encoding: 'utf8' });
-  if (r.status !== 0) return `mount is not allowed here (${(r.stderr || r.error?.message || '').trim()})`;
-  spawnSync('umount', [probe]);
-  return undefined;
-}
-
-function sh(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
-}
 
 /** Fill the folder's file system, then free one page: the next write of more than 4 KiB is short. */
 function fillAllButOnePage(dir: string): void {
@@ -159,7 +139,7 @@ describe('issue 14.1: every byte written, or exit 2', () => {
   });
 
   it('mt translate -o FILE on a full disk: exit 2 naming FILE, the old FILE intact', async (t: TestContext) => {
-    const why = mountUnavailable();
+    const why = mountUnavailable('a small tmpfs');
     if (why) return t.skip(why);
     const dir = project();
     const disk = path.join(dir, 'disk');

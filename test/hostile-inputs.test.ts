@@ -8,14 +8,14 @@
  * Cases run a few at a time, each in its own copy of one prepared project.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it, type TestContext } from 'node:test';
 import type { DataReport } from '../src/data/report.ts';
 import { PieceType, decodeModelProto, encodeModelProto } from '../src/subword/model-proto.ts';
-import { runMtAsync, tempDir, type CliResult } from './helpers/cli.ts';
+import { mountUnavailable, sh } from './helpers/mounts.ts';
+import { assertOneLineError, runMtAsync, tempDir } from './helpers/cli.ts';
 
 const CONCURRENCY = 3;
 
@@ -118,15 +118,6 @@ function changes(before: Map<string, string>, after: Map<string, string>): strin
   return out;
 }
 
-function assertOneLineError(r: CliResult, error: RegExp): void {
-  const detail = `stderr: ${JSON.stringify(r.stderr)}, stdout: ${JSON.stringify(r.stdout.slice(0, 300))}`;
-  assert.equal(r.code, 2, detail);
-  assert.doesNotMatch(r.stderr, /^ {4}at /m, `a stack trace: ${detail}`);
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  assert.equal(lines.length, 1, `exactly one line: ${detail}`);
-  assert.match(lines[0]!, /^mt: error: \S/, detail);
-  assert.match(lines[0]!, error, detail);
-}
 
 // ---------------------------------------------------------------------------------------------
 // The cases
@@ -382,24 +373,10 @@ describe('odd but valid inputs work', { concurrency: CONCURRENCY }, () => {
 // ---------------------------------------------------------------------------------------------
 // A read-only run directory and a full disk, made with mounts (root only)
 
-/** Why mounts cannot be made here, or undefined when they can. */
-function mountUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root to mount a read-only bind or a small tmpfs';
-  const probe = tempDir('mt-hostile-mount-');
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { encoding: 'utf8' });
-  if (r.status !== 0) return `mount is not allowed here (${(r.stderr || r.error?.message || '').trim()})`;
-  spawnSync('umount', [probe]);
-  return undefined;
-}
-
-function sh(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
-}
 
 describe('a run directory that cannot be written', { concurrency: 2 }, () => {
   it('read-only: exit 2 naming the path, nothing changed', async (t: TestContext) => {
-    const why = mountUnavailable();
+    const why = mountUnavailable('a read-only bind or a small tmpfs');
     if (why) return t.skip(why);
     const dir = caseDir();
     const run = path.join(dir, 'run');
@@ -419,7 +396,7 @@ describe('a run directory that cannot be written', { concurrency: 2 }, () => {
   });
 
   it('a full disk: exit 2, "no space left on device" naming the path, the previous data/ intact', async (t: TestContext) => {
-    const why = mountUnavailable();
+    const why = mountUnavailable('a read-only bind or a small tmpfs');
     if (why) return t.skip(why);
     const dir = tempDir('mt-hostile-full-');
     const disk = path.join(dir, 'disk');

@@ -1,4 +1,5 @@
 /** Run the real `mt` binary in a child process and capture what it prints. */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -79,4 +80,20 @@ export function minimalConfigYaml(extra = ''): string {
     '  hidden_size: 64',
     extra,
   ].join('\n');
+}
+
+/**
+ * mt's answer to bad input: exit 2 and exactly one line `mt: error: …` matching `error`, no stack
+ * trace. `maxLength` also bounds the line; a `seconds` field (a timed run) goes into the message.
+ */
+export function assertOneLineError(r: CliResult & { seconds?: number }, error: RegExp, opts: { maxLength?: number } = {}): void {
+  const when = r.seconds === undefined ? '' : `after ${r.seconds.toFixed(1)} s, `;
+  const detail = `${when}code ${r.code}, stderr: ${JSON.stringify(r.stderr.slice(0, 600))}, stdout: ${JSON.stringify(r.stdout.slice(0, 300))}`;
+  assert.equal(r.code, 2, detail);
+  assert.doesNotMatch(r.stderr, /^ {4}at /m, `a stack trace: ${detail}`);
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 1, `exactly one line: ${detail}`);
+  assert.match(lines[0]!, /^mt: error: \S/, detail);
+  assert.match(lines[0]!, error, detail);
+  if (opts.maxLength !== undefined) assert.ok(lines[0]!.length < opts.maxLength, `a short line (${lines[0]!.length} characters): ${detail}`);
 }
