@@ -135,6 +135,49 @@ describe('decoding search', () => {
     });
   }
 
+  it("per-head attention (a 2-layer, 4-head Transformer): [step][layer][head][source], rows sum to 1, the last layer's mean is the attention, greedy and beam n-best; the output unchanged; none for the attention family", () => {
+    const layers = 2;
+    const heads = 4;
+    const model = createModel(modelConfig({ ...FAMILIES.transformer, decoder_layers: layers, heads }), VOCAB, VOCAB, 13);
+    const opts: SearchOptions = { ...SEARCH, attention: true, attentionHeads: true };
+    const check = (h: Hypothesis, s: number[], what: string) => {
+      const steps = h.attentionHeads!;
+      assert.equal(steps.length, h.ids.length + 1, `${what}: one entry per step`);
+      steps.forEach((step, t) => {
+        assert.equal(step.length, layers);
+        step.forEach((layer, l) => {
+          assert.equal(layer.length, heads);
+          for (const row of layer) {
+            assert.equal(row.length, s.length);
+            assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-4, `${what}: step ${t} layer ${l} sums to 1`);
+          }
+        });
+        const mean = step[layers - 1]!.reduce((acc, row) => acc.map((v, j) => v + row[j]! / heads), new Array<number>(s.length).fill(0));
+        mean.forEach((v, j) => assert.ok(Math.abs(v - h.attention![t]![j]!) < 1e-5, `${what}: step ${t} source ${j}: head mean ${v} vs ${h.attention![t]![j]}`));
+      });
+    };
+    const beamOpts = { beamSize: 4, nbest: 4, lengthPenalty: ALPHA };
+    // First without (a fresh model's first step also makes a tensor it keeps).
+    const plainGreedy = greedyDecode(model, src, SEARCH);
+    const plainBeam = beamSearch(model, src, { ...SEARCH, ...beamOpts });
+    const before = tf.memory().numTensors;
+    const greedy = greedyDecode(model, src, opts);
+    greedy.forEach((h, i) => check(h, src[i]!, `greedy sentence ${i}`));
+    const beam = beamSearch(model, src, { ...opts, ...beamOpts });
+    beam.forEach((list, i) => list.forEach((h, k) => check(h, src[i]!, `beam sentence ${i} hypothesis ${k}`)));
+    assert.equal(tf.memory().numTensors, before, 'no tensors leak');
+    assert.deepEqual(greedy.map((h) => [h.ids, h.logProb]), plainGreedy.map((h) => [h.ids, h.logProb]));
+    assert.deepEqual(beam.map((l) => l.map((h) => [h.ids, h.logProb])), plainBeam.map((l) => l.map((h) => [h.ids, h.logProb])));
+    assert.ok(plainGreedy.every((h) => h.attentionHeads === undefined && h.attention === undefined));
+    model.dispose();
+
+    const rnn = models.attention!;
+    for (const h of greedyDecode(rnn, src, opts)) {
+      assert.equal(h.attentionHeads, undefined, 'the attention family has no heads');
+      assert.equal(h.attention!.length, h.ids.length + 1);
+    }
+  });
+
   // Not on every sentence: a sentence stops at K finished hypotheses (as in fairseq), and on a
   // flat, briefly trained model K short ones can finish before the greedy-like path does.
   it('on a briefly trained model beam-5 bests score at least the greedy output (same length penalty) on ≥ 90% of sentences', async () => {

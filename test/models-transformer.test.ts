@@ -38,6 +38,29 @@ describe('transformer model', () => {
     model.dispose();
   });
 
+  it('decodeStep gives every layer\'s per-head cross-attention [B, layers, heads, S] only when asked; the logits and averaged attention unchanged', () => {
+    const model = createModel(modelConfig(VARIANTS['pre-norm, learned, untied, 1+3 layers']!), 15, VOCAB, 3);
+    const enc = model.encode(tf.tensor2d([[3, 4, 5], [6, 7, 0]], undefined, 'int32'), tf.tensor2d([[1, 1, 1], [1, 1, 0]]));
+    const state = model.initDecoderState(enc);
+    const prev = tf.tensor1d([BOS, BOS], 'int32');
+    const plain = model.decodeStep(enc, state, prev);
+    const withHeads = model.decodeStep(enc, state, prev, { attentionHeads: true });
+    assert.equal(plain.attentionHeads, undefined);
+    assert.deepEqual(withHeads.attentionHeads!.shape, [2, 3, 2, 3]);
+    assert.deepEqual(withHeads.logProbs.arraySync(), plain.logProbs.arraySync());
+    assert.deepEqual(withHeads.attention!.arraySync(), plain.attention!.arraySync());
+    const lastMean = tf.tidy(() => tf.mean(tf.slice(withHeads.attentionHeads!, [0, 2, 0, 0], [-1, 1, -1, -1]), [1, 2]));
+    assertClose(Array.from(lastMean.dataSync()), Array.from(plain.attention!.dataSync()), 1e-6, 'the last layer\'s head mean is the attention');
+    const sums = tf.tidy(() => tf.sum(withHeads.attentionHeads!, 3));
+    assertClose(Array.from(sums.dataSync()), new Array<number>(2 * 3 * 2).fill(1), 1e-5, 'every head\'s weights sum to 1');
+    // The padded source position of sentence 2 gets no weight.
+    const padded = tf.tidy(() => tf.slice(withHeads.attentionHeads!, [1, 0, 0, 2], [1, -1, -1, 1]));
+    assert.ok(Array.from(padded.dataSync()).every((w) => w < 1e-6));
+    tf.dispose([prev, lastMean, sums, padded, plain.logProbs, plain.attention!, withHeads.logProbs, withHeads.attention!, withHeads.attentionHeads!]);
+    tf.dispose([...Object.values(plain.state.tensors), ...Object.values(withHeads.state.tensors), ...Object.values(enc.tensors)]);
+    model.dispose();
+  });
+
   it('refuses positions beyond max_positions with a clear message', () => {
     const model = createModel(modelConfig({ ...tiny, max_positions: 4 }), 15, VOCAB, 3);
     const batch = makeBatch([[3, 4, 5, 6, 7]], [[5, 4]]);

@@ -17,7 +17,10 @@ import type { RunDir } from '../src/run/rundir.ts';
 import { Batcher, QueueFullError } from '../src/serve/batcher.ts';
 import { DEFAULT_SERVE_OPTIONS, startServer, type ServeHandle, type ServeOptions } from '../src/serve/server.ts';
 import { runMt, runMtAsync, tempDir } from './helpers/cli.ts';
-import { SENTENCES, call, removeRun, startServeChild, trainedRun } from './serve-helpers.ts';
+import { TINY_MODELS } from './train-fixture.ts';
+import type { ErrorJson, HealthJson } from '../src/serve/api.ts';
+import type { ModelJson } from '../src/serve/server.ts';
+import { SENTENCES, call, errorCode, removeRun, startServeChild, trainedRun } from './serve-helpers.ts';
 
 const OPTIONS: ServeOptions = {
   ...DEFAULT_SERVE_OPTIONS,
@@ -78,19 +81,19 @@ describe('mt serve', () => {
     const head = await fetch(`${url}/`, { method: 'HEAD' });
     assert.equal(head.status, 200);
 
-    const health = await call(`${url}/v1/health`);
+    const health = await call<HealthJson>(`${url}/v1/health`);
     assert.equal(health.status, 200);
     assert.equal(health.body.status, 'ok');
     assert.equal(health.body.auth_required, false);
 
-    const model = await call(`${url}/v1/model`);
+    const model = await call<ModelJson>(`${url}/v1/model`);
     assert.equal(model.status, 200);
     assert.equal(model.body.family, 'attention');
     assert.ok(model.body.parameters > 1000);
     assert.deepEqual(model.body.languages, { source: 'xx', target: 'yy' });
-    assert.match(model.body.config_hash, /^[0-9a-f]{64}$/);
+    assert.match(model.body.config_hash ?? '', /^[0-9a-f]{64}$/);
     assert.match(model.body.weights, /^checkpoint step-/);
-    assert.equal(model.body.checkpoint.step, 3);
+    assert.equal(model.body.checkpoint?.step, 3);
     assert.equal(model.body.eval, null, 'no eval yet');
     assert.equal(model.body.decode.beam, 3);
     assert.equal(model.body.limits.max_sentences, 8);
@@ -144,8 +147,8 @@ describe('mt serve', () => {
   it('returns attention weights: one row per target piece (and </s>), one column per source piece', async () => {
     const r = await call(`${url}/v1/translate`, { body: { text: 'ka lo mi', attention: true } });
     assert.equal(r.status, 200);
-    const t = r.body.translations[0];
-    const att = t.attention;
+    const t = r.body.translations[0]!;
+    const att = t.attention!;
     assert.deepEqual(att.source, t.source_pieces);
     assert.deepEqual(att.target, [...t.hypotheses[0].pieces, '</s>']);
     assert.equal(att.weights.length, att.target.length);
@@ -154,6 +157,7 @@ describe('mt serve', () => {
       assert.ok(Math.abs(row.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-3);
     }
     assert.match(att.kind, /attention/);
+    assert.equal(t.attention_heads, undefined, 'the attention model has one attention, no heads');
   });
 
   it('refuses bad requests with the right status and a JSON error, and keeps serving', async () => {
@@ -181,12 +185,12 @@ describe('mt serve', () => {
       ['body too large', { body: JSON.stringify({ text: 'x'.repeat(5000) }) }, 413, 'body_too_large'],
     ];
     for (const [what, init, status, code] of cases) {
-      const r = await call(t, init);
+      const r = await call<ErrorJson>(t, init);
       assert.equal(r.status, status, `${what}: ${JSON.stringify(r.body)}`);
       assert.equal(r.body.error.code, code, what);
       assert.equal(typeof r.body.error.message, 'string');
     }
-    const notFound = await call(`${url}/v1/nope`);
+    const notFound = await call<ErrorJson>(`${url}/v1/nope`);
     assert.equal(notFound.status, 404);
     assert.equal(notFound.body.error.code, 'not_found');
     const traversal = await call(`${url}/../../etc/passwd`);
@@ -226,13 +230,13 @@ describe('mt serve', () => {
   it('needs the token when given one, and sends CORS headers to the one origin allowed', async () => {
     const guarded = await startServer(session, run, { ...OPTIONS, token: 's3cret', cors: 'https://example.org', closeSession: false });
     try {
-      const health = await call(`${guarded.url}/v1/health`);
+      const health = await call<HealthJson>(`${guarded.url}/v1/health`);
       assert.equal(health.status, 200);
       assert.equal(health.body.auth_required, true);
       const none = await call(`${guarded.url}/v1/translate`, { body: { text: 'ka' } });
       assert.equal(none.status, 401);
       assert.equal(none.headers.get('www-authenticate'), 'Bearer');
-      const wrong = await call(`${guarded.url}/v1/model`, { headers: { authorization: 'Bearer nope' } });
+      const wrong = await call<ErrorJson>(`${guarded.url}/v1/model`, { headers: { authorization: 'Bearer nope' } });
       assert.equal(wrong.status, 401);
       assert.equal(wrong.body.error.code, 'unauthorized');
       const right = await call(`${guarded.url}/v1/translate`, { body: { text: 'ka' }, headers: { authorization: 'Bearer s3cret' } });
@@ -253,12 +257,76 @@ describe('mt serve', () => {
       const replies = await Promise.all(['ka', 'lo', 'mi'].map((text) => call(`${small.url}/v1/translate`, { body: { text } })));
       assert.deepEqual(replies.map((r) => r.status).sort(), [200, 200, 503]);
       const full = replies.find((r) => r.status === 503)!;
-      assert.equal(full.body.error.code, 'queue_full');
+      assert.equal(errorCode(full), 'queue_full');
       assert.equal(full.headers.get('retry-after'), '1');
     } finally {
       await small.close();
     }
   });
+});
+
+describe('mt serve on a Transformer: attention per layer and head', () => {
+  const LAYERS = 2;
+  const HEADS = 2;
+  let run: RunDir;
+  let session: TranslatorSession;
+  let server: ServeHandle;
+
+  before(async () => {
+    await initBackend('wasm');
+    run = await trainedRun(3, undefined, {}, { ...TINY_MODELS.transformer, decoder_layers: LAYERS, heads: HEADS });
+    session = await TranslatorSession.open(run, { backend: 'wasm' });
+    server = await startServer(session, run, OPTIONS);
+  });
+
+  after(async () => {
+    await server?.close();
+    removeRun(run);
+  });
+
+  for (const [beam, nbest] of [
+    [1, 1],
+    [3, 3],
+  ] as const) {
+    it(`beam ${beam}: attention_heads is [layer][head][target][source], rows sum to 1, the last layer's head mean is attention`, async () => {
+      const texts = SENTENCES.slice(0, 6);
+      const r = await call(`${server.url}/v1/translate`, { body: { texts, beam, nbest, attention: true } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const plain = await call(`${server.url}/v1/translate`, { body: { texts, beam, nbest } });
+      r.body.translations.forEach((t, i) => {
+        const att = t.attention!;
+        const heads = t.attention_heads!;
+        assert.ok(heads, `sentence ${i}: attention_heads`);
+        assert.match(att.kind, /attention_heads/);
+        assert.equal(heads.length, LAYERS);
+        heads.forEach((layer, l) => {
+          assert.equal(layer.length, HEADS, `layer ${l}: heads`);
+          layer.forEach((head, h) => {
+            assert.equal(head.length, att.target.length, `layer ${l} head ${h}: target rows`);
+            head.forEach((row, j) => {
+              assert.equal(row.length, att.source.length);
+              const sum = row.reduce((a, b) => a + b, 0);
+              assert.ok(Math.abs(sum - 1) < 1e-4, `layer ${l} head ${h} row ${j} sums to ${sum}`);
+            });
+          });
+        });
+        const last = heads[LAYERS - 1]!;
+        att.weights.forEach((row, j) =>
+          row.forEach((w, k) => {
+            const mean = last.reduce((a, head) => a + head[j]![k]!, 0) / HEADS;
+            assert.ok(Math.abs(mean - w) < 1e-5, `sentence ${i} target ${j} source ${k}: head mean ${mean} vs attention ${w}`);
+          }),
+        );
+        // Collecting the weights changes no output.
+        const same = plain.body.translations[i]!;
+        assert.deepEqual(
+          t.hypotheses.map((h) => [h.text, h.score]),
+          same.hypotheses.map((h) => [h.text, h.score]),
+        );
+        assert.equal(same.attention_heads, undefined);
+      });
+    });
+  }
 });
 
 describe('the batcher', () => {

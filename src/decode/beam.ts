@@ -19,6 +19,8 @@ interface LiveBeam {
   ids: number[];
   logProb: number;
   attention?: number[][];
+  /** [step][layer][head][source] (opts.attentionHeads, models with heads) */
+  attentionHeads?: number[][][][];
 }
 
 interface Candidate {
@@ -43,6 +45,12 @@ export function beamSearch(model: NmtModel, srcIds: number[][], opts: BeamOption
       const nextLive: LiveBeam[] = [];
       const origins: number[] = [];
       const sentences: number[] = [];
+      // Per-head rows of this step by live row, read once however many candidates continue a row.
+      const headRows = new Map<number, number[][][] | undefined>();
+      const headsOf = (row: number) => {
+        if (!headRows.has(row)) headRows.set(row, runner.attentionHeadsRow(step, row));
+        return headRows.get(row);
+      };
       for (let first = 0; first < live.length; ) {
         const s = rowSentences[first]!;
         let end = first;
@@ -60,7 +68,15 @@ export function beamSearch(model: NmtModel, srcIds: number[][], opts: BeamOption
         for (let rank = 0; rank < candidates.length && kept < k; rank++) {
           const c = candidates[rank]!;
           const parent = live[c.row]!;
-          const attention = () => (parent.attention ? { attention: [...parent.attention, runner.attentionRow(step, c.row)] } : {});
+          // A hypothesis's weights follow its own parents (the backpointers), step by step.
+          const attention = () => {
+            if (!parent.attention && !opts.attentionHeads) return {};
+            const heads = opts.attentionHeads ? headsOf(c.row) : undefined;
+            return {
+              ...(parent.attention ? { attention: [...parent.attention, runner.attentionRow(step, c.row)] } : {}),
+              ...(heads ? { attentionHeads: [...(parent.attentionHeads ?? []), heads] } : {}),
+            };
+          };
           if (c.token === opts.eosId) {
             if (rank < k) {
               const score = c.logProb / lengthPenalty(parent.ids.length + 1, opts.lengthPenalty);

@@ -22,6 +22,10 @@ export function greedyDecode(model: NmtModel, srcIds: number[][], opts: SearchOp
         const token = step.ids[r]!;
         hyp.logProb += step.values[r]!;
         hyp.attention?.push(runner.attentionRow(step, r));
+        if (opts.attentionHeads) {
+          const heads = runner.attentionHeadsRow(step, r);
+          if (heads) (hyp.attentionHeads ??= []).push(heads);
+        }
         if (token === opts.eosId) return;
         hyp.ids.push(token);
         origins.push(r);

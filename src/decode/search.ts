@@ -22,6 +22,11 @@ export interface SearchOptions {
   minLen: number;
   /** Collect the attention weights of every step (attention and Transformer models). */
   attention?: boolean;
+  /**
+   * Also collect every decoder layer's attention per head, where the model has heads (Transformer):
+   * Hypothesis.attentionHeads. Off, nothing of it is computed or read.
+   */
+  attentionHeads?: boolean;
 }
 
 export interface BeamOptions extends SearchOptions {
@@ -41,6 +46,8 @@ export interface Hypothesis {
   score: number;
   /** Attention weights [ids.length + 1 (the eos step)][source length], when asked for. */
   attention?: number[][];
+  /** Per-head attention of every step, when asked for and the model has heads: [ids.length + 1][layer][head][source length]. */
+  attentionHeads?: number[][][][];
 }
 
 /**
@@ -68,6 +75,8 @@ export interface StepResult {
   ids: Int32Array;
   /** [rows × padded source length] attention weights, when asked for. */
   attention?: Float32Array;
+  /** [rows × layers × heads × padded source length] per-head attention, when asked for and the model has heads. */
+  attentionHeads?: Float32Array;
   k: number;
 }
 
@@ -99,6 +108,8 @@ export class StepRunner {
   readonly srcWidth: number;
   /** Steps taken = tokens generated so far by every live row. */
   step = 0;
+  /** [layers, heads] of the model's per-head attention, once a step has returned it. */
+  private headShape: [number, number] | undefined;
 
   constructor(model: NmtModel, srcIds: number[][], opts: SearchOptions) {
     if (srcIds.length === 0) throw new Error('decode: no sentences');
@@ -153,7 +164,7 @@ export class StepRunner {
     const kindT = masked ? tf.tensor1d(maskKind, 'int32') : undefined;
     const kk = Math.min(k, this.model.tgtVocabSize);
     const out = tf.tidy(() => {
-      const o = this.model.decodeStep(this.enc, this.state, prevT);
+      const o = this.model.decodeStep(this.enc, this.state, prevT, this.opts.attentionHeads ? { attentionHeads: true } : undefined);
       const logProbs = kindT ? tf.add(o.logProbs, tf.gather(this.masks, kindT)) : o.logProbs;
       const top = tf.topk(logProbs, kk);
       // One read per step: values, ids (exact in float32 below 2^24) and attention side by side.
@@ -162,7 +173,13 @@ export class StepRunner {
         if (!o.attention) throw new Error(`${this.model.config.type} models give no attention weights`);
         parts.push(o.attention);
       }
-      return { packed: tf.concat(parts, 1), state: { tensors: o.state.tensors, step: o.state.step } };
+      let headShape: [number, number] | undefined;
+      if (o.attentionHeads) {
+        const [b, layers, heads, s] = o.attentionHeads.shape;
+        headShape = [layers, heads];
+        parts.push(tf.reshape(o.attentionHeads, [b, layers * heads * s]));
+      }
+      return { packed: tf.concat(parts, 1), headShape, state: { tensors: o.state.tensors, step: o.state.step } };
     });
     tf.dispose(kindT ? [prevT, kindT] : [prevT]);
     const packed = out.packed.dataSync();
@@ -171,17 +188,22 @@ export class StepRunner {
     this.state = out.state;
     this.step += 1;
 
-    const width = 2 * kk + (this.opts.attention ? this.srcWidth : 0);
+    this.headShape = out.headShape;
+    const attWidth = this.opts.attention ? this.srcWidth : 0;
+    const headsWidth = out.headShape ? out.headShape[0] * out.headShape[1] * this.srcWidth : 0;
+    const width = 2 * kk + attWidth + headsWidth;
     const values = new Float32Array(rows * kk);
     const ids = new Int32Array(rows * kk);
     const attention = this.opts.attention ? new Float32Array(rows * this.srcWidth) : undefined;
+    const attentionHeads = out.headShape ? new Float32Array(rows * headsWidth) : undefined;
     for (let r = 0; r < rows; r++) {
       const base = r * width;
       values.set(packed.subarray(base, base + kk), r * kk);
       for (let j = 0; j < kk; j++) ids[r * kk + j] = packed[base + kk + j]!;
-      attention?.set(packed.subarray(base + 2 * kk, base + width), r * this.srcWidth);
+      attention?.set(packed.subarray(base + 2 * kk, base + 2 * kk + attWidth), r * this.srcWidth);
+      attentionHeads?.set(packed.subarray(base + 2 * kk + attWidth, base + width), r * headsWidth);
     }
-    return { values, ids, attention, k: kk };
+    return { values, ids, attention, ...(attentionHeads ? { attentionHeads } : {}), k: kk };
   }
 
   /**
@@ -216,6 +238,21 @@ export class StepRunner {
   attentionRow(step: StepResult, r: number): number[] {
     const s = this.rowSentences[r]!;
     return Array.from(step.attention!.subarray(r * this.srcWidth, r * this.srcWidth + this.srcLens[s]!));
+  }
+
+  /** Per-head attention of row `r` of the last step, [layer][head][its sentence's real source length]; undefined without heads. */
+  attentionHeadsRow(step: StepResult, r: number): number[][][] | undefined {
+    if (!step.attentionHeads || !this.headShape) return undefined;
+    const [layers, heads] = this.headShape;
+    const w = this.srcWidth;
+    const len = this.srcLens[this.rowSentences[r]!]!;
+    const base = r * layers * heads * w;
+    return Array.from({ length: layers }, (_, l) =>
+      Array.from({ length: heads }, (_, h) => {
+        const at = base + (l * heads + h) * w;
+        return Array.from(step.attentionHeads!.subarray(at, at + len));
+      }),
+    );
   }
 
   dispose(): void {

@@ -26,13 +26,19 @@ export interface Translation {
   /** Source subword ids fed to the model (after truncation). */
   srcIds: number[];
   truncated: boolean;
-  /** Source and target pieces and the best hypothesis's attention [target][source], when asked for. */
-  alignment?: { source: string[]; target: string[]; weights: number[][] };
+  /**
+   * Source and target pieces and the best hypothesis's attention [target][source], when asked for;
+   * with `attentionHeads` and a model with heads (Transformer), also every decoder layer's
+   * cross-attention per head, `heads` [layer][head][target][source].
+   */
+  alignment?: { source: string[]; target: string[]; weights: number[][]; heads?: number[][][][] };
 }
 
 export interface TranslateOptions {
   /** Collect attention weights (attention and Transformer models). */
   attention?: boolean;
+  /** With `attention`, also every layer's per-head weights where the model has heads (alignment.heads). */
+  attentionHeads?: boolean;
   /** 1-based number of the first line, for warnings. */
   firstLine?: number;
   warn?: (msg: string) => void;
@@ -46,7 +52,7 @@ export function sourceLimit(model: ModelConfig, decode: DecodeConfig): number {
 }
 
 /** Search settings from the decode config and the subword models' special ids. */
-export function searchOptions(model: ModelConfig, decode: DecodeConfig, subwords: SubwordPair, attention = false): SearchOptions {
+export function searchOptions(model: ModelConfig, decode: DecodeConfig, subwords: SubwordPair, attention = false, attentionHeads = false): SearchOptions {
   const { maxPositions } = modelFacts(model);
   return {
     bosId: subwords.tgt.bosId,
@@ -58,6 +64,7 @@ export function searchOptions(model: ModelConfig, decode: DecodeConfig, subwords
     maxLenCap: Number.isFinite(maxPositions) ? maxPositions - 1 : undefined,
     minLen: decode.min_len,
     attention,
+    ...(attention && attentionHeads ? { attentionHeads: true } : {}),
   };
 }
 
@@ -108,7 +115,7 @@ export function planLines(config: ModelConfig, subwords: SubwordPair, lines: str
     .sort((a, b) => results[b]!.srcIds.length - results[a]!.srcIds.length);
   const batches: number[][] = [];
   for (let start = 0; start < order.length; start += decode.batch_size) batches.push(order.slice(start, start + decode.batch_size));
-  return { results, batches, search: searchOptions(config, decode, subwords, opts.attention) };
+  return { results, batches, search: searchOptions(config, decode, subwords, opts.attention, opts.attentionHeads) };
 }
 
 /** The source ids of a batch of the plan. */
@@ -128,9 +135,17 @@ export function fillBatch(plan: LinePlan, batch: number[], nbest: Hypothesis[][]
         source: r.srcIds.map((id) => subwords.src.idToPiece(id)),
         target: [...best.ids, plan.search.eosId].map((id) => subwords.tgt.idToPiece(id)),
         weights: best.attention,
+        ...(best.attentionHeads ? { heads: layerHeadMajor(best.attentionHeads) } : {}),
       };
     }
   });
+}
+
+/** Per-step per-head weights [step][layer][head][source] → [layer][head][step][source]. */
+export function layerHeadMajor(steps: number[][][][]): number[][][][] {
+  const first = steps[0];
+  if (!first) return [];
+  return first.map((layer, l) => layer.map((_, h) => steps.map((step) => step[l]![h]!)));
 }
 
 /** Translate `lines` (one sentence each) on this thread, batched as `planLines` says; results in input order. */
@@ -163,5 +178,6 @@ export function formatJson(index: number, t: Translation): string {
 
 /** The attention JSON line of one input line: source and target pieces, weights [target][source]. */
 export function formatAttention(index: number, t: Translation): string {
-  return JSON.stringify({ index, ...(t.alignment ?? { source: [], target: [], weights: [] }) }) + '\n';
+  const { source, target, weights } = t.alignment ?? { source: [], target: [], weights: [] };
+  return JSON.stringify({ index, source, target, weights }) + '\n';
 }

@@ -38,6 +38,14 @@ export interface StepOutput {
   state: DecoderState;
   /** [B, S] attention weights over the source for this step (attention/transformer only). */
   attention?: tf.Tensor2D;
+  /** [B, layers, heads, S] every decoder layer's cross-attention per head, when asked for (StepOptions) and the model has heads (transformer). */
+  attentionHeads?: tf.Tensor4D;
+}
+
+/** What a decode step computes beyond the next token's log-probabilities. */
+export interface StepOptions {
+  /** Also return every layer's per-head attention (StepOutput.attentionHeads), where the model has heads. */
+  attentionHeads?: boolean;
 }
 
 /** Facts about a family (src/models/facts.ts), so that no code outside models/ switches on its type. */
@@ -78,7 +86,7 @@ export interface NmtModel extends ModelFacts {
   encode(src: tf.Tensor2D, srcMask: tf.Tensor2D): EncoderState;
   initDecoderState(enc: EncoderState): DecoderState;
   /** One decoder step for tokens `prev` [B] (int32). Does not dispose its inputs. */
-  decodeStep(enc: EncoderState, state: DecoderState, prev: tf.Tensor1D): StepOutput;
+  decodeStep(enc: EncoderState, state: DecoderState, prev: tf.Tensor1D, opts?: StepOptions): StepOutput;
   /** Gather batch rows (for beam search): every tensor's first axis indexed by `indices` [B']. */
   selectEncoder(enc: EncoderState, indices: tf.Tensor1D): EncoderState;
   selectState(state: DecoderState, indices: tf.Tensor1D): DecoderState;

@@ -105,8 +105,64 @@ export function parseTranslateRequest(body: unknown, defaults: DecodeConfig, lim
 /** What the attention weights are, said in every response that carries them. */
 export const ATTENTION_KIND: Record<string, string> = {
   attention: 'the decoder attention over the encoder states',
-  transformer: "the last decoder layer's cross-attention, mean over its heads (per-head weights are not kept by the decoder)",
+  transformer: "the last decoder layer's cross-attention, mean over its heads (every layer's and head's: attention_heads)",
 };
+
+/** The JSON of an error: `{error: {code, message}}`, with a 4xx/5xx status. */
+export interface ErrorJson {
+  error: { code: string; message: string };
+}
+
+/** The best hypothesis's attention: weights [target][source] (a Transformer's: the last layer's mean over heads). */
+export interface AttentionJson {
+  source: string[];
+  /** The target pieces of the best hypothesis and the final </s>. */
+  target: string[];
+  weights: number[][];
+  /** What the weights are (ATTENTION_KIND). */
+  kind: string;
+}
+
+export interface HypothesisJson {
+  text: string;
+  score: number;
+  log_prob: number;
+  pieces: string[];
+}
+
+/** One sentence's result in `translations`. */
+export interface TranslationJson {
+  text: string;
+  score: number;
+  truncated: boolean;
+  source_pieces: string[];
+  hypotheses: HypothesisJson[];
+  /** With `attention: true`. */
+  attention?: AttentionJson;
+  /** With `attention: true`, for a Transformer: every decoder layer's cross-attention per head, [layer][head][target][source]. */
+  attention_heads?: number[][][][];
+}
+
+/** What `POST /v1/translate` answers. */
+export interface TranslateResponseJson {
+  /** The best translation, for a `text` request. */
+  text?: string;
+  translations: TranslationJson[];
+  decode: { beam: number; nbest: number; alpha: number; max_len_a: number; max_len_b: number };
+  timing: TimingJson;
+}
+
+/** What `GET /v1/health` answers. */
+export interface HealthJson {
+  status: 'ok';
+  queued_sentences: number;
+  decoding: boolean;
+  batches: number;
+  sentences: number;
+  requests: number;
+  uptime_s: number;
+  auth_required: boolean;
+}
 
 export interface TimingJson {
   queue_ms: number;
@@ -123,8 +179,13 @@ export function timingJson(t: { queueMs: number; decodeMs: number; totalMs: numb
   return { queue_ms: round(t.queueMs), decode_ms: round(t.decodeMs), total_ms: round(t.totalMs), batch_sentences: t.batchSentences, batch_requests: t.batchRequests };
 }
 
-/** One sentence's result: the best text, its n-best list with scores and pieces, and its attention. */
-export function translationJson(t: Translation, subwords: SubwordPair, modelType: string) {
+/**
+ * One sentence's result: the best text, its n-best list with scores and pieces, and its attention:
+ * `attention.weights` [target][source]; for a Transformer also `attention_heads`
+ * [layer][head][target][source], every decoder layer's cross-attention per head, whose mean over
+ * the last layer's heads is `attention.weights`.
+ */
+export function translationJson(t: Translation, subwords: SubwordPair, modelType: string): TranslationJson {
   const hypotheses = t.hypotheses.map((h) => ({
     text: h.text,
     score: h.score,
@@ -148,5 +209,6 @@ export function translationJson(t: Translation, subwords: SubwordPair, modelType
           },
         }
       : {}),
+    ...(t.alignment?.heads ? { attention_heads: t.alignment.heads } : {}),
   };
 }

@@ -17,7 +17,17 @@ import { sourceLimit } from '../decode/translate.ts';
 import { errorMessage } from '../errors.ts';
 import { modelFacts } from '../models/facts.ts';
 import type { RunDir } from '../run/rundir.ts';
-import { ApiError, ATTENTION_KIND, parseTranslateRequest, timingJson, translationJson, type RequestLimits } from './api.ts';
+import {
+  ApiError,
+  ATTENTION_KIND,
+  parseTranslateRequest,
+  timingJson,
+  translationJson,
+  type ErrorJson,
+  type HealthJson,
+  type RequestLimits,
+  type TranslateResponseJson,
+} from './api.ts';
 import { Batcher, QueueFullError, type BatcherOptions } from './batcher.ts';
 
 export interface ServeOptions {
@@ -93,6 +103,11 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** What `GET /v1/model` answers: modelInfo and this server's limits. */
+export type ModelJson = ReturnType<typeof modelInfo> & {
+  limits: { max_body_bytes: number; max_sentences: number; max_chars: number; max_beam: number; max_len: number };
+};
+
 /** What GET /v1/model answers: the model, its languages and weights, the run's last eval. */
 function modelInfo(session: TranslatorSession, run: RunDir) {
   const { translator } = session;
@@ -135,7 +150,7 @@ export async function startServer(session: TranslatorSession, run: RunDir, opts:
   const hasAttention = modelFacts(run.config.model).hasAttention;
   const defaults: DecodeConfig = run.config.decode;
   const model = modelInfo(session, run);
-  const batcher = new Batcher((sentences, decode, o) => session.translate(sentences, decode, { attention: o.attention, warn: (m) => opts.log?.debug(m) }), opts.batching);
+  const batcher = new Batcher((sentences, decode, o) => session.translate(sentences, decode, { attention: o.attention, attentionHeads: o.attention, warn: (m) => opts.log?.debug(m) }), opts.batching);
   const started = Date.now();
   let stopping = false;
   let inFlight = 0;
@@ -154,7 +169,7 @@ export async function startServer(session: TranslatorSession, run: RunDir, opts:
     });
     res.end(text);
   };
-  const sendError = (res: http.ServerResponse, e: ApiError): void => send(res, e.status, { error: { code: e.code, message: e.message } }, e.headers);
+  const sendError = (res: http.ServerResponse, e: ApiError): void => send(res, e.status, { error: { code: e.code, message: e.message } } satisfies ErrorJson, e.headers);
 
   const readBody = (req: http.IncomingMessage): Promise<Buffer> =>
     new Promise((resolve, reject) => {
@@ -210,7 +225,7 @@ export async function startServer(session: TranslatorSession, run: RunDir, opts:
       translations,
       decode: { beam: request.decode.beam_size, nbest: request.decode.nbest, alpha: request.decode.length_penalty, max_len_a: request.decode.max_len_a, max_len_b: request.decode.max_len_b },
       timing: timingJson({ ...result, totalMs: performance.now() - t0 }),
-    });
+    } satisfies TranslateResponseJson);
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
@@ -249,12 +264,15 @@ export async function startServer(session: TranslatorSession, run: RunDir, opts:
         requests: batcher.stats.requests,
         uptime_s: Math.round((Date.now() - started) / 1000),
         auth_required: opts.token !== undefined,
-      });
+      } satisfies HealthJson);
       return;
     }
     if (pathname === '/v1/model') {
       authorize(req);
-      send(res, 200, { ...model, limits: { max_body_bytes: opts.maxBodyBytes, max_sentences: opts.limits.maxSentences, max_chars: opts.limits.maxChars, max_beam: opts.limits.maxBeam, max_len: opts.limits.maxLen } });
+      send(res, 200, {
+        ...model,
+        limits: { max_body_bytes: opts.maxBodyBytes, max_sentences: opts.limits.maxSentences, max_chars: opts.limits.maxChars, max_beam: opts.limits.maxBeam, max_len: opts.limits.maxLen },
+      } satisfies ModelJson);
       return;
     }
     await translate(req, res);

@@ -22,7 +22,7 @@ import { BaseModel } from '../common/base.ts';
 import { Embedding, LayerNorm, Linear, OutputLayer } from '../common/layers.ts';
 import { logSoftmax } from '../common/ops.ts';
 import type { ParamStore } from '../common/params.ts';
-import type { Batch, DecoderState, EncoderState, StepOutput } from '../types.ts';
+import type { Batch, DecoderState, EncoderState, StepOptions, StepOutput } from '../types.ts';
 import { MultiHeadAttention, type KeysValues } from './multi-head-attention.ts';
 import { sinusoidalTable } from './positions.ts';
 
@@ -61,8 +61,8 @@ interface DecoderResult {
   hidden: tf.Tensor3D;
   /** every layer's self-attention keys/values so far (the cache) */
   selfKeysValues: KeysValues[];
-  /** last layer's cross-attention weights [B, h, T, S] */
-  crossWeights: tf.Tensor4D;
+  /** every layer's cross-attention weights [B, h, T, S], first layer first (the last is what `attention` reports) */
+  crossWeights: tf.Tensor4D[];
 }
 
 export class TransformerModel extends BaseModel<TransformerConfig> {
@@ -122,7 +122,7 @@ export class TransformerModel extends BaseModel<TransformerConfig> {
     const decoded = this.decode(this.embed(this.tgtEmbedding, batch.tgtIn, 0, training), cross, paddingBias(batch.srcMask), causalBias(T), undefined, training);
     return {
       logits: this.output.apply(decoded.hidden) as tf.Tensor3D,
-      attention: tf.mean(decoded.crossWeights, 1) as tf.Tensor3D,
+      attention: tf.mean(decoded.crossWeights.at(-1)!, 1) as tf.Tensor3D,
     };
   }
 
@@ -174,7 +174,7 @@ export class TransformerModel extends BaseModel<TransformerConfig> {
   ): DecoderResult {
     const dropout = (t: tf.Tensor) => this.rng.dropout(t, this.config.dropout, training);
     const selfKeysValues: KeysValues[] = [];
-    let crossWeights: tf.Tensor4D | undefined;
+    const crossWeights: tf.Tensor4D[] = [];
     this.decoderLayers.forEach((layer, l) => {
       x = this.sublayer(x, layer.norms[0], (y) => {
         const { queries, keys, values } = layer.selfAttention.projectSelf(y);
@@ -187,13 +187,13 @@ export class TransformerModel extends BaseModel<TransformerConfig> {
       }, training);
       x = this.sublayer(x, layer.norms[1], (y) => {
         const r = layer.crossAttention.attend(layer.crossAttention.projectQueries(y), cross[l]!, crossBias);
-        crossWeights = r.weights;
+        crossWeights.push(r.weights);
         return r.output;
       }, training);
       x = this.sublayer(x, layer.norms[2], (y) => layer.feedForward.apply(y, dropout), training);
     });
     const hidden = (this.decoderNorm ? this.decoderNorm.apply(x) : x) as tf.Tensor3D;
-    return { hidden, selfKeysValues, crossWeights: crossWeights! };
+    return { hidden, selfKeysValues, crossWeights };
   }
 
   encode(src: tf.Tensor2D, srcMask: tf.Tensor2D): EncoderState {
@@ -214,7 +214,8 @@ export class TransformerModel extends BaseModel<TransformerConfig> {
     return { tensors: {}, step: 0 };
   }
 
-  decodeStep(enc: EncoderState, state: DecoderState, prev: tf.Tensor1D): StepOutput {
+  /** With `opts.attentionHeads`, also every layer's cross-attention per head (stacked only then: no cost otherwise). */
+  decodeStep(enc: EncoderState, state: DecoderState, prev: tf.Tensor1D, opts: StepOptions = {}): StepOutput {
     return tf.tidy(() => {
       const layers = this.decoderLayers.map((_, l) => l);
       const cross = layers.map((l) => keysValues(enc.tensors, `cross${l}`));
@@ -227,8 +228,10 @@ export class TransformerModel extends BaseModel<TransformerConfig> {
         tensors[`self${l}_values`] = kv.values;
       });
       const logProbs = logSoftmax(tf.squeeze(this.output.decode(decoded.hidden), [1]) as tf.Tensor2D);
-      const attention = tf.squeeze(tf.mean(decoded.crossWeights, 1), [1]) as tf.Tensor2D;
-      return { logProbs, attention, state: { tensors, step: state.step + 1 } };
+      const attention = tf.squeeze(tf.mean(decoded.crossWeights.at(-1)!, 1), [1]) as tf.Tensor2D;
+      // [B, h, 1, S] per layer → [B, layers, h, S]
+      const attentionHeads = opts.attentionHeads ? (tf.squeeze(tf.stack(decoded.crossWeights, 1), [3]) as tf.Tensor4D) : undefined;
+      return { logProbs, attention, ...(attentionHeads ? { attentionHeads } : {}), state: { tensors, step: state.step + 1 } };
     });
   }
 
