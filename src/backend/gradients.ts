@@ -74,6 +74,9 @@ const gatherGrad: tf.GradConfig = {
   },
 };
 
+/** The kernels whose gradient mt replaces (src/backend/tape.ts relies on tfjs's own for the rest). */
+export const OVERRIDDEN_GRADIENTS = [batchMatMulGrad.kernelName, gatherGrad.kernelName];
+
 export function registerGradientOverrides(): void {
   // registerGradient warns when overwriting; that overwrite is the point here.
   const warn = console.warn;

@@ -6,6 +6,7 @@
  * (DataParallel, src/train/parallel.ts), each batch's gradients are computed on all cores.
  */
 import * as tf from '@tensorflow/tfjs';
+import { variableGrads } from '../backend/tape.ts';
 import type { TrainConfig } from '../config/schema.ts';
 import type { NmtModel } from '../models/types.ts';
 import { disposeBatch, makeBatch, type Pair, type SpecialIds } from './batching.ts';
@@ -49,7 +50,7 @@ export function batchGradients(model: NmtModel, pairs: Pair[], ids: SpecialIds, 
   let value: tf.Scalar;
   let grads: Gradients;
   try {
-    ({ value, grads } = tf.variableGrads(() => {
+    ({ value, grads } = variableGrads(() => {
       const logits = model.forward(batch, true, settings.teacher_forcing);
       const terms = labelSmoothedLoss(logits, batch.tgtOut, batch.tgtMask, settings.label_smoothing);
       nllSum = tf.keep(terms.nllSum);
