@@ -49,6 +49,7 @@ function trainingState(run: RunDir, step: number): TrainingState {
     bad_validations: 0,
     tokens: 100 * step,
     elapsed_s: step,
+    cpu_s: 2 * step,
     train_config: cfg,
   };
 }

@@ -180,6 +180,81 @@ describe('plots: training curves', () => {
   });
 });
 
+describe('plots: several runs\' validation curves', () => {
+  /** A run folder with a metrics log: validation every 100 steps, BLEU rising to `top`; `cpu` false leaves cpu_s out. */
+  function fixtureRun(folder: string, top: number, opts: { cpu?: boolean; config?: string } = {}): string {
+    const run = path.join(tempDir(), folder);
+    const lines: string[] = [];
+    for (let step = 50; step <= 400; step += 50) {
+      const time = { elapsed_s: step * 9, ...(opts.cpu === false ? {} : { cpu_s: step * 16 }) };
+      lines.push(JSON.stringify({ kind: 'train', step, epoch: 1 + Math.floor(step / 200), loss: 5 / Math.sqrt(step), ppl: 30, ...time }));
+      if (step % 100 === 0) {
+        const bleu = top * (1 - Math.exp(-step / 150));
+        lines.push(JSON.stringify({ kind: 'valid', step, epoch: 1 + Math.floor(step / 200), valid_loss: 2, valid_ppl: 7, bleu, chrf: bleu + 20, best: true, ...time }));
+      }
+    }
+    writeMetrics(run, lines);
+    if (opts.config) fs.writeFileSync(path.join(run, 'config.yaml'), opts.config);
+    return run;
+  }
+
+  it('draws BLEU and chrF of every run against CPU-hours, legend = config name or folder', async () => {
+    const a = fixtureRun('s2s-run', 12, { config: '# resolved\nname: seq2seq-multi30k\nseed: 1\n' });
+    const b = fixtureRun('attention-run', 27);
+    const c = fixtureRun('transformer-run', 35);
+    const notes: string[] = [];
+    const files = await plotCurves(a, { compare: [b, c], note: (m) => notes.push(m) });
+    const { png, svg } = checkFigure(files, path.join(a, 'plots'), 'compare-curves-cpu-hours');
+    for (const label of ['seq2seq-multi30k', 'attention-run', 'transformer-run', 'CPU-hours', 'BLEU (valid)', 'chrF (valid)']) {
+      assert.ok(svg.includes(label), label);
+    }
+    assert.ok(!svg.includes('s2s-run'), 'the config name, not the folder');
+    assert.deepEqual(notes, [], 'every run has cpu_s: no note');
+    assert.ok(variance(png.grey) > 100);
+  });
+
+  it('--x and names: any axis for several runs; without cpu_s everywhere, wall-clock hours and a note', async () => {
+    const a = fixtureRun('one', 20);
+    const b = fixtureRun('two', 30, { cpu: false });
+    const notes: string[] = [];
+    const files = await plotCurves(a, { compare: [b], note: (m) => notes.push(m) });
+    assert.deepEqual(files.map((f) => path.basename(f)), ['compare-curves-hours.svg', 'compare-curves-hours.png']);
+    assert.ok(fs.readFileSync(files[0]!, 'utf8').includes('hours (wall clock)'));
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /^x axis: hours \(wall clock\), not CPU-hours: \S*two\/logs\/metrics\.jsonl:\d+ has no cpu_s/);
+    const out = path.join(tempDir(), 'figs', 'by-epoch.svg');
+    const byEpoch = await plotCurves(a, { compare: [b], x: 'epoch', names: ['first', 'second'], output: out });
+    assert.deepEqual(byEpoch, [out, out.replace(/svg$/, 'png')]);
+    const svg = fs.readFileSync(out, 'utf8');
+    for (const label of ['first', 'second', '>epoch<']) assert.ok(svg.includes(label), label);
+  });
+
+  it('one run: --x picks the axis of the usual figure (curves-X)', async () => {
+    const a = fixtureRun('solo', 20);
+    const files = await plotCurves(a, { x: 'cpu-hours' });
+    const { svg } = checkFigure(files, path.join(a, 'plots'), 'curves-cpu-hours');
+    assert.ok(svg.includes('CPU-hours') && svg.includes('perplexity (log scale)'));
+  });
+
+  it('bad input is a UserError naming the file', async () => {
+    const good = fixtureRun('good', 20);
+    const old = fixtureRun('old', 20, { cpu: false });
+    const userError = (re: RegExp) => (e: Error) => e instanceof UserError && re.test(e.message);
+    await assert.rejects(plotCurves(good, { compare: [tempDir()] }), userError(/logs\/metrics\.jsonl: no such file \(has the run been trained\?\)$/));
+    await assert.rejects(
+      plotCurves(good, { compare: [old], x: 'cpu-hours' }),
+      userError(/old\/logs\/metrics\.jsonl:3: no "cpu_s" for --x cpu-hours/),
+    );
+    await assert.rejects(plotCurves(old, { x: 'cpu-hours' }), userError(/old\/logs\/metrics\.jsonl:1: no "cpu_s" for --x cpu-hours/));
+    const untrained = path.join(tempDir(), 'untrained');
+    writeMetrics(untrained, [JSON.stringify({ kind: 'train', step: 1, loss: 3, cpu_s: 1 })]);
+    await assert.rejects(plotCurves(good, { compare: [untrained] }), userError(/untrained\/logs\/metrics\.jsonl: no validation BLEU or chrF to plot/));
+    await assert.rejects(plotCurves(good, { compare: [old], names: ['x'] }), userError(/--names: 1 names for 2 runs/));
+    await assert.rejects(plotCurves(good, { compare: [good + '/'] }), userError(/the same run is given twice/));
+    assert.equal(fs.existsSync(path.join(good, 'plots')), false, 'nothing written');
+  });
+});
+
 describe('plots: score by length', () => {
   it('draws one line per run, buckets in the given order', async () => {
     const [a, b] = [tempDir(), tempDir()];
@@ -210,6 +285,25 @@ describe('mt plot (CLI)', () => {
     const bad = runMt(['plot', 'attention', '--run', run, '--input', path.join(run, 'none.jsonl')]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^mt: error: \S*none\.jsonl: no such file\n$/);
+  });
+
+  it('mt plot curves --compare: the figure, and exit 2 with one line for a log without cpu_s under --x cpu-hours', () => {
+    const [a, b] = [path.join(tempDir(), 'alpha'), path.join(tempDir(), 'beta')];
+    const valid = (step: number, extra: object) => JSON.stringify({ kind: 'valid', step, bleu: step / 10, chrf: step / 5, elapsed_s: step, ...extra });
+    writeMetrics(a, [valid(100, { cpu_s: 150 }), valid(200, { cpu_s: 310 })]);
+    writeMetrics(b, [valid(100, {}), valid(200, {})]);
+    const out = path.join(tempDir(), 'compare.png');
+    const ok = runMt(['plot', 'curves', '--run', a, '--compare', b, '--x', 'step', '-o', out]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(ok.stdout.trim().split('\n'), [out.replace(/png$/, 'svg'), out]);
+    const svg = fs.readFileSync(out.replace(/png$/, 'svg'), 'utf8');
+    for (const label of ['alpha', 'beta', '>step<']) assert.ok(svg.includes(label), label);
+    const bad = runMt(['plot', 'curves', '--run', a, '--compare', b, '--x', 'cpu-hours']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^mt: error: \S*beta\/logs\/metrics\.jsonl:1: no "cpu_s" for --x cpu-hours[^\n]*\n$/);
+    const axis = runMt(['plot', 'curves', '--run', a, '--x', 'minutes']);
+    assert.equal(axis.code, 2);
+    assert.match(axis.stderr, /^mt: error: --x: expected step, epoch, hours, cpu-hours; got 'minutes'\n$/);
   });
 
   it('without resvg\'s platform package (npm install --omit=optional): the SVG, a one-line warning, exit 0', () => {

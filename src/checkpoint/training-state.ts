@@ -57,6 +57,12 @@ export interface TrainingState {
   tokens: number;
   /** Seconds spent training so far (across resumes). */
   elapsed_s: number;
+  /**
+   * CPU seconds (user + system, all threads of the process: worker threads and native pools
+   * included) spent training so far, validation included, across resumes. Absent in checkpoints
+   * written before mt recorded it: resuming one counts from 0 at its step (with a warning).
+   */
+  cpu_s: number;
   /** The train section it ran with (to name what changed on resume). */
   train_config: TrainConfig;
 }

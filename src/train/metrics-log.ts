@@ -11,6 +11,16 @@ import { appendLine, writeFileAtomic } from '../util/atomic.ts';
 /** Figures as they are written: a few digits, so the file stays readable. */
 export const round = (x: number, digits = 4): number => Number(x.toFixed(digits));
 
+/**
+ * CPU seconds (user + system) this process has used. getrusage(RUSAGE_SELF) underneath: it sums
+ * every thread of the process, the data-parallel worker threads (also those that have exited)
+ * and the native backends' thread pools included, not only the main thread.
+ */
+export function processCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
 export interface TrainRecord {
   step: number;
   epoch: number;
@@ -21,6 +31,8 @@ export interface TrainRecord {
   tok_s: number;
   tokens: number;
   elapsed_s: number;
+  /** CPU seconds of the training process so far (user + system, all threads; across resumes). */
+  cpu_s: number;
 }
 
 export interface ValidRecord {
@@ -34,6 +46,8 @@ export interface ValidRecord {
   lr: number;
   best: boolean;
   elapsed_s: number;
+  /** As in TrainRecord, this validation included. */
+  cpu_s: number;
   valid_s: number;
 }
 
@@ -87,8 +101,8 @@ export class StepInterval {
     return Math.round(this.tokens / Math.max(this.seconds, 1e-9));
   }
 
-  /** The interval's record at `state`'s step; the sums start over. */
-  take(state: TrainingState, lr: number, elapsed: number): TrainRecord {
+  /** The interval's record at `state`'s step (`elapsed`, `cpu`: seconds so far); the sums start over. */
+  take(state: TrainingState, lr: number, elapsed: number, cpu: number): TrainRecord {
     const record = {
       step: state.step,
       epoch: state.epoch,
@@ -98,6 +112,7 @@ export class StepInterval {
       tok_s: this.tokensPerSecond(),
       tokens: state.tokens,
       elapsed_s: round(elapsed, 1),
+      cpu_s: round(cpu, 1),
     };
     this.steps = this.loss = this.nll = this.tokens = this.seconds = 0;
     return record;

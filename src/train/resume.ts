@@ -39,6 +39,7 @@ export function initialState(cfg: TrainConfig, model: NmtModel, schedule: LrSche
     bad_validations: 0,
     tokens: 0,
     elapsed_s: 0,
+    cpu_s: 0,
     train_config: cfg,
   };
 }
@@ -120,8 +121,13 @@ export function restoreTraining(c: CheckpointContents, run: RunDir, fresh: Fresh
   const stream = new BatchStream(fresh.pairs, fresh.batching, t.data);
   const changed = diffKeys(t.train_config, cfg, 'train');
   if (changed.length > 0) log.warn(`train settings changed since ${name}: ${changed.join(', ')}`);
+  // Checkpoints from before mt recorded CPU time have no cpu_s: count from 0 at their step.
+  const cpu_s = typeof t.cpu_s === 'number' && Number.isFinite(t.cpu_s) ? t.cpu_s : 0;
+  if (t.cpu_s === undefined) {
+    log.warn(`${name} records no CPU time (written by an older mt): cpu_s counts from 0 at its step ${t.step}; the CPU time before it is not known`);
+  }
   return {
-    state: { ...t, optimizer: { type: cfg.optimizer, updates: optimizer.updates }, train_config: cfg },
+    state: { ...t, cpu_s, optimizer: { type: cfg.optimizer, updates: optimizer.updates }, train_config: cfg },
     schedule,
     stream,
     validation: c.state.validation,

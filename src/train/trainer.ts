@@ -28,7 +28,7 @@ import { silentProgress, startProgress, type Progress } from '../util/progress.t
 import { BatchStream, planInOrder, specialIds, targetTokens, type BatchingOptions, type Pair, type SpecialIds } from './batching.ts';
 import { loadCorpora, requirePreparedData, type Corpora } from './corpora.ts';
 import { DivergenceGuard, outOfMemoryError } from './guards.ts';
-import { describeTrainRecord, describeValidRecord, MetricsLog, round, StepInterval } from './metrics-log.ts';
+import { describeTrainRecord, describeValidRecord, MetricsLog, processCpuSeconds, round, StepInterval } from './metrics-log.ts';
 import { Adam } from './optimizer.ts';
 import { DataParallel } from './parallel.ts';
 import { initialState, restoreTraining, resumePoint } from './resume.ts';
@@ -58,6 +58,7 @@ class Trainer {
   private lastValidation: ValidationResult | null = null;
   private readonly sessionStart = Date.now();
   private readonly elapsedBefore: number;
+  private readonly cpuBefore: number;
   private readonly interval = new StepInterval();
   /** The rate the latest update used. */
   private lastLr = 0;
@@ -69,6 +70,8 @@ class Trainer {
     private readonly data: Corpora,
     private readonly opts: TrainOptions,
     resume: CheckpointContents | undefined,
+    /** processCpuSeconds() when this session started (before it loaded the data). */
+    private readonly cpuAtStart: number,
   ) {
     this.cfg = run.config.train;
     this.batching = { batchTokens: this.cfg.batch_tokens, maxSentences: this.cfg.max_sentences };
@@ -99,6 +102,7 @@ class Trainer {
       }
     }
     this.elapsedBefore = this.state.elapsed_s;
+    this.cpuBefore = this.state.cpu_s;
   }
 
   /** Why training should not take another step, if it should not. */
@@ -167,7 +171,15 @@ class Trainer {
     }
     if (stopped !== 'interrupted') {
       const { step: steps, epoch: epochs, best } = this.state;
-      this.run.recordStage('train', { steps, epochs, stopped, best, checkpoint: this.checkpoints.newest, elapsed_s: round(this.elapsed(), 1) });
+      this.run.recordStage('train', {
+        steps,
+        epochs,
+        stopped,
+        best,
+        checkpoint: this.checkpoints.newest,
+        elapsed_s: round(this.elapsed(), 1),
+        cpu_s: round(this.cpu(), 1),
+      });
     }
     return this.summary(stopped, resumedFrom);
   }
@@ -175,11 +187,17 @@ class Trainer {
   private summary(stopped: StopReason, resumedFrom: number | null): TrainSummary {
     const { step, epoch, best, tokens } = this.state;
     const elapsed_s = round(this.elapsed(), 1);
-    return { stopped, step, epoch, resumedFrom, best, validation: this.lastValidation, checkpoint: this.checkpoints.newest, tokens, elapsed_s };
+    const cpu_s = round(this.cpu(), 1);
+    return { stopped, step, epoch, resumedFrom, best, validation: this.lastValidation, checkpoint: this.checkpoints.newest, tokens, elapsed_s, cpu_s };
   }
 
   private elapsed(): number {
     return this.elapsedBefore + (Date.now() - this.sessionStart) / 1000;
+  }
+
+  /** CPU seconds so far: the checkpoint's, plus this process's since this session started. */
+  private cpu(): number {
+    return this.cpuBefore + processCpuSeconds() - this.cpuAtStart;
   }
 
   /**
@@ -228,7 +246,7 @@ class Trainer {
   }
 
   private logInterval(): void {
-    const record = this.interval.take(this.state, this.lastLr, this.elapsed());
+    const record = this.interval.take(this.state, this.lastLr, this.elapsed(), this.cpu());
     this.metrics.train(record);
     this.progress.say(describeTrainRecord(record));
   }
@@ -259,6 +277,7 @@ class Trainer {
       lr: this.schedule.rate(),
       best: isBest,
       elapsed_s: round(this.elapsed(), 1),
+      cpu_s: round(this.cpu(), 1),
       valid_s: round((Date.now() - started) / 1000, 1),
     };
     this.metrics.valid(record);
@@ -272,6 +291,7 @@ class Trainer {
     this.state.schedule = this.schedule.state();
     this.state.optimizer = { type: this.cfg.optimizer, updates: this.optimizer.updates };
     this.state.elapsed_s = round(this.elapsed(), 1);
+    this.state.cpu_s = round(this.cpu(), 1);
     this.checkpoints.save(this.model, this.optimizer.stateTensors(), { ...this.state }, validation, isBest);
   }
 
@@ -286,11 +306,13 @@ class Trainer {
  * Needs `mt prepare` (data/) and `mt vocab` (subword/) to have run.
  */
 export async function train(run: RunDir, opts: TrainOptions): Promise<TrainSummary> {
+  // CPU time counts from here: loading and encoding the data is part of a session's cost.
+  const cpuAtStart = processCpuSeconds();
   requirePreparedData(run);
   const subwords = await loadSubwords(run);
   const data = loadCorpora(run, subwords, run.config.train.max_len, opts.log);
   removeStaleTemps(run);
-  const trainer = new Trainer(run, subwords, data, opts, resumePoint(run, opts.log));
+  const trainer = new Trainer(run, subwords, data, opts, resumePoint(run, opts.log), cpuAtStart);
   try {
     // The checkpoint to resume fits this config: from here on the run is trained with it.
     run.commitConfig();

@@ -48,4 +48,6 @@ export interface TrainSummary {
   checkpoint: string | null;
   tokens: number;
   elapsed_s: number;
+  /** CPU seconds (user + system, all threads) spent training, across resumes. */
+  cpu_s: number;
 }

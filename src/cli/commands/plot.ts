@@ -1,6 +1,7 @@
-/** `mt plot attention|curves|length`: figures (SVG and PNG) in a run directory's plots/ folder. */
+/** `mt plot attention|curves|length`: figures (SVG and PNG) in a run directory's plots/ folder, or where -o/--output (curves) or --out (length) says. */
 import type { Command } from 'commander';
 import { UserError } from '../../errors.ts';
+import { parseXAxis } from '../../report/plots/curves.ts';
 import { DEFAULT_LENGTH_SCORES } from '../../report/plots/length.ts';
 import { loggerFor } from '../common.ts';
 
@@ -33,11 +34,26 @@ export function registerPlot(program: Command): void {
 
   plot
     .command('curves')
-    .description('loss, perplexity and validation BLEU/chrF over training steps, from logs/metrics.jsonl')
-    .requiredOption('-r, --run <dir>', 'run directory')
-    .action(async (opts: { run: string }, cmd: Command) => {
+    .description(
+      'loss, perplexity and validation BLEU/chrF from logs/metrics.jsonl; with --compare, validation BLEU and chrF of several runs in one figure',
+    )
+    .requiredOption('-r, --run <dir>', 'run directory (the figure goes to its plots/)')
+    .option('--compare <dir>', 'another run to draw beside it, one line per run (repeat the flag for more)', (dir: string, all: string[] | undefined) => [...(all ?? []), dir])
+    .option('--x <axis>', 'x axis: step, epoch, hours (wall clock) or cpu-hours (default: step; with --compare cpu-hours, or hours where a run has no cpu_s)')
+    .option('--names <a,b,…>', 'legend labels for --run and each --compare, in order (default: each run\'s config name, else its folder)')
+    .option('-o, --output <file>', 'write FILE.svg and FILE.png instead (a .svg or .png ending is dropped)')
+    .action(async (opts: { run: string; compare?: string[]; x?: string; names?: string; output?: string }, cmd: Command) => {
       const log = loggerFor(cmd);
-      const files = await (await plots()).plotCurves(opts.run, { warn: (m) => log.warn(m) });
+      const x = opts.x === undefined ? undefined : parseXAxis(opts.x);
+      const names = opts.names === undefined ? undefined : list(opts.names);
+      const files = await (await plots()).plotCurves(opts.run, {
+        compare: opts.compare,
+        x,
+        names,
+        output: opts.output,
+        warn: (m) => log.warn(m),
+        note: (m) => log.info(m),
+      });
       log.result({ files }, files.join('\n'));
     });
 

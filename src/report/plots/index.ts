@@ -2,10 +2,13 @@
  * `mt plot …` as library calls: each reads its inputs, renders one figure and writes it as SVG
  * and PNG into a run directory's plots/ folder. Returns the paths written.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { UserError } from '../../errors.ts';
 import { LAYOUT } from '../../run/rundir.ts';
 import { attentionSpec, readAttentionRecord } from './attention.ts';
-import { curvesSpec, readMetrics } from './curves.ts';
+import { compareCurvesSpec, curvesSpec, hasScores, missingX, readMetricsLog, requireX, xTitle, type MetricsLog, type XAxis } from './curves.ts';
 import { DEFAULT_LENGTH_SCORES, lengthSpec, readBucketScores } from './length.ts';
 import { renderFigure, writeFigure, type RenderOptions } from './render.ts';
 
@@ -16,11 +19,87 @@ export async function plotAttention(runDir: string, input: string, index = 0, op
   return writeFigure(figure, path.join(runDir, LAYOUT.plots), `attention-${index}`);
 }
 
-/** Loss / perplexity / BLEU over steps from RUN/logs/metrics.jsonl → RUN/plots/curves.{svg,png}. */
-export async function plotCurves(runDir: string, opts: RenderOptions = {}): Promise<string[]> {
-  const points = readMetrics(path.join(runDir, LAYOUT.logs, 'metrics.jsonl'));
-  const figure = await renderFigure(curvesSpec(points, `training curves: ${path.basename(path.resolve(runDir))}`), opts);
-  return writeFigure(figure, path.join(runDir, LAYOUT.plots), 'curves');
+export interface CurvesPlotOptions extends RenderOptions {
+  /** More runs: then the figure is validation BLEU/chrF of every run, one line each. */
+  compare?: string[];
+  /** The x axis; default step for one run, for several cpu-hours where every run logged cpu_s, else hours. */
+  x?: XAxis;
+  /** Legend labels for the run and each compared one; default: config name, else folder name. */
+  names?: string[];
+  /** Write OUTPUT.svg and OUTPUT.png (a .svg/.png ending is dropped) instead of into RUN/plots/. */
+  output?: string;
+  /** Told which x axis was chosen when several runs left it to mt and not all have CPU time. */
+  note?: (message: string) => void;
+}
+
+const metricsFile = (runDir: string) => path.join(runDir, LAYOUT.logs, 'metrics.jsonl');
+
+/** Where a figure goes: `output` (less a .svg/.png ending) or RUN/plots/NAME. */
+function destination(runDir: string, name: string, output: string | undefined): [dir: string, name: string] {
+  if (output === undefined) return [path.join(runDir, LAYOUT.plots), name];
+  return [path.dirname(output), path.basename(output).replace(/\.(svg|png)$/i, '')];
+}
+
+/**
+ * One run: loss / perplexity / BLEU from RUN/logs/metrics.jsonl → RUN/plots/curves.{svg,png}
+ * (curves-X.{svg,png} for another x axis than step). With `compare`: validation BLEU/chrF of
+ * every run → FIRST/plots/compare-curves-X.{svg,png}. Returns the paths written.
+ */
+export async function plotCurves(runDir: string, opts: CurvesPlotOptions = {}): Promise<string[]> {
+  const dirs = [runDir, ...(opts.compare ?? [])];
+  if (opts.names && opts.names.length !== dirs.length) throw new UserError(`--names: ${opts.names.length} names for ${dirs.length} runs`);
+  const twice = dirs.find((d, i) => dirs.findIndex((e) => path.resolve(e) === path.resolve(d)) !== i);
+  if (twice !== undefined) throw new UserError(`${twice}: the same run is given twice`);
+  const logs = dirs.map((dir) => readMetricsLog(metricsFile(dir)));
+  if (dirs.length === 1) {
+    const x = opts.x ?? 'step';
+    requireX(logs[0]!, x);
+    const title = `training curves: ${opts.names?.[0] ?? path.basename(path.resolve(runDir))}`;
+    const figure = await renderFigure(curvesSpec(logs[0]!.points, title, x), opts);
+    return writeFigure(figure, ...destination(runDir, x === 'step' ? 'curves' : `curves-${x}`, opts.output));
+  }
+  for (const log of logs) {
+    if (!log.points.some(hasScores)) throw new UserError(`${log.file}: no validation BLEU or chrF to plot (no validation has run yet)`);
+  }
+  const x = opts.x ?? defaultCompareX(logs, opts.note);
+  for (const log of logs) requireX(log, x, hasScores);
+  const names = opts.names ?? runNames(dirs);
+  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+  if (duplicate !== undefined) throw new UserError(`--names: '${duplicate}' is given twice`);
+  const runs = logs.map((log, i) => ({ name: names[i]!, points: log.points.filter(hasScores) }));
+  const figure = await renderFigure(compareCurvesSpec(runs, x, `validation scores by ${xTitle(x)}`), opts);
+  return writeFigure(figure, ...destination(runDir, `compare-curves-${x}`, opts.output));
+}
+
+/** cpu-hours when every run logged cpu_s with each validation, else wall-clock hours (with a note why). */
+function defaultCompareX(logs: MetricsLog[], note?: (message: string) => void): XAxis {
+  for (const log of logs) {
+    const where = missingX(log, 'cpu-hours', hasScores);
+    if (where !== undefined) {
+      note?.(`x axis: hours (wall clock), not CPU-hours: ${where} has no cpu_s (logged before mt recorded CPU time)`);
+      return 'hours';
+    }
+  }
+  return 'cpu-hours';
+}
+
+/** Legend names: each run's config name; where those repeat, folder names; where those repeat too, the paths as given. */
+function runNames(dirs: string[]): string[] {
+  const unique = (names: string[]) => new Set(names).size === names.length;
+  const configured = dirs.map((dir) => configName(dir) ?? path.basename(path.resolve(dir)));
+  if (unique(configured)) return configured;
+  const folders = dirs.map((dir) => path.basename(path.resolve(dir)));
+  return unique(folders) ? folders : dirs;
+}
+
+/** The `name:` of RUN/config.yaml, if it has a readable one (a figure is not the place to insist). */
+function configName(runDir: string): string | undefined {
+  try {
+    const config = parseYaml(fs.readFileSync(path.join(runDir, LAYOUT.config), 'utf8')) as { name?: unknown } | null;
+    return typeof config?.name === 'string' && config.name !== '' ? config.name : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface LengthPlotOptions extends RenderOptions {
@@ -46,6 +125,17 @@ export async function plotLength(runDirs: string[], opts: LengthPlotOptions = {}
 }
 
 export { attentionSpec, readAttentionRecord, type AttentionRecord } from './attention.ts';
-export { curvesSpec, readMetrics, type MetricsPoint } from './curves.ts';
+export {
+  compareCurvesSpec,
+  curvesSpec,
+  parseXAxis,
+  readMetrics,
+  readMetricsLog,
+  X_AXES,
+  type MetricsLog,
+  type MetricsPoint,
+  type RunCurves,
+  type XAxis,
+} from './curves.ts';
 export { DEFAULT_LENGTH_SCORES, lengthSpec, readBucketScores, type BucketScore, type LengthSeries } from './length.ts';
 export { findPlotFonts, renderFigure, writeFigure, type Figure } from './render.ts';
