@@ -3,14 +3,14 @@
  * (dropping leading/trailing/repeated spaces, the dummy prefix, `▁` escaping), used when training
  * and encoding.
  */
-import { ByteBuffer, forEachUnit, NO_SYMBOLS, type SymbolMatcher } from '../text/normalize.ts';
+import { decodeCharsmap, nmtNfkcCharsmapBlob, NO_SYMBOLS, type Charsmap, type SymbolMatcher } from '../text/normalize.ts';
 
 /** U+2581, which spm writes for a space inside pieces. */
 export const SPACE_SYMBOL = '\u2581';
-const SPACE_SYMBOL_BYTES = [0xe2, 0x96, 0x81] as const;
 const SPACE = 0x20;
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** The whitespace settings of a model's normalizer spec. */
 export interface WhitespaceOptions {
@@ -25,46 +25,112 @@ export const DEFAULT_WHITESPACE: WhitespaceOptions = {
   escapeWhitespaces: true,
 };
 
+let charsmap: Charsmap | undefined;
+/** Input and output bytes of the line being normalized (reused: this runs once per corpus line). */
+let input = new Uint8Array(1024);
+let output = new Uint8Array(4096);
+let outLength = 0;
+
+function put(b: number): void {
+  if (outLength === output.length) {
+    const grown = new Uint8Array(output.length * 2);
+    grown.set(output);
+    output = grown;
+  }
+  output[outLength++] = b;
+}
+
+function putSpace(escape: boolean): void {
+  if (escape) {
+    put(0xe2);
+    put(0x96);
+    put(0x81);
+  } else put(SPACE);
+}
+
 /**
  * The normalized text spm segments: nmt_nfkc, then leading/trailing/repeated spaces dropped,
  * a space prepended (the dummy prefix) and spaces written as `▁`, per the options — the same
  * steps, in the same order, as spm's Normalizer::Normalize.
+ *
+ * The character mapping is src/text/normalize.ts's (forEachUnit: a user symbol, else the longest
+ * charsmap key, else one character), inlined here with its darts-clone lookup: training
+ * normalizes every corpus line, and a callback per character cost more than the mapping itself.
+ * test/subword-spm.test.ts compares the result with spm_normalize.
  */
 export function normalizeForModel(
   text: string,
   ws: WhitespaceOptions = DEFAULT_WHITESPACE,
   symbols: SymbolMatcher = NO_SYMBOLS,
 ): string {
-  const out = new ByteBuffer();
-  const pushSpace = () => {
-    if (ws.escapeWhitespaces) for (const b of SPACE_SYMBOL_BYTES) out.push(b);
-    else out.push(SPACE);
-  };
+  const { units, replacements } = (charsmap ??= decodeCharsmap(nmtNfkcCharsmapBlob()));
+  if (input.length < 3 * text.length) input = new Uint8Array(3 * text.length + 16);
+  const bytes = input;
+  const length = encoder.encodeInto(text, bytes).written;
+  const escape = ws.escapeWhitespaces;
+  outLength = 0;
   let started = false;
   let prevSpace = ws.removeExtraWhitespaces;
-  forEachUnit(encoder.encode(text), symbols, (src, startIn, end) => {
-    let start = startIn;
+  let pos = 0;
+  while (pos < length) {
+    // The next unit: src[start..end).
+    let src: Uint8Array = bytes;
+    let start = pos;
+    let end: number;
+    const sym = symbols.empty ? 0 : symbols.match(bytes.subarray(0, length), pos);
+    if (sym > 0) {
+      end = pos + sym;
+      pos = end;
+    } else {
+      // darts-clone commonPrefixSearch, keeping the longest hit (as src/text/normalize.ts).
+      let unit = units[0]!;
+      let id = (unit >>> 10) << ((unit & 0x200) >>> 6);
+      let hit = 0;
+      let value = 0;
+      for (let i = pos; i < length; i++) {
+        const c = bytes[i]!;
+        id ^= c;
+        unit = units[id] ?? 0;
+        if ((unit & 0x800000ff) >>> 0 !== c) break;
+        id ^= (unit >>> 10) << ((unit & 0x200) >>> 6);
+        if (unit & 0x100) {
+          hit = i + 1 - pos;
+          value = units[id]! & 0x7fffffff;
+        }
+      }
+      if (hit > 0) {
+        src = replacements;
+        start = value;
+        end = value;
+        while (replacements[end] !== 0) end++;
+        pos += hit;
+      } else {
+        const b = bytes[pos]!;
+        end = pos + (b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4);
+        pos = end;
+      }
+    }
+    // spm's whitespace steps on the unit.
     if (!started) {
       // Leading units that normalize to exactly one space are dropped.
-      if (ws.removeExtraWhitespaces && end - start === 1 && src[start] === SPACE) return;
+      if (ws.removeExtraWhitespaces && end - start === 1 && src[start] === SPACE) continue;
       started = true;
-      if (ws.addDummyPrefix) pushSpace();
+      if (ws.addDummyPrefix) putSpace(escape);
     }
     while (prevSpace && start < end && src[start] === SPACE) start++;
     if (start < end) {
       for (let i = start; i < end; i++) {
-        if (src[i] === SPACE && ws.escapeWhitespaces) pushSpace();
-        else out.push(src[i]!);
+        const b = src[i]!;
+        if (b === SPACE && escape) putSpace(true);
+        else put(b);
       }
       prevSpace = src[end - 1] === SPACE;
     }
     if (!ws.removeExtraWhitespaces) prevSpace = false;
-  });
-  if (ws.removeExtraWhitespaces) {
-    const tail = ws.escapeWhitespaces ? SPACE_SYMBOL_BYTES : [SPACE];
-    const endsWithTail = () =>
-      out.length >= tail.length && tail.every((b, k) => out.bytes[out.length - tail.length + k] === b);
-    while (endsWithTail()) out.length -= tail.length;
   }
-  return out.toString();
+  if (ws.removeExtraWhitespaces) {
+    if (escape) while (outLength >= 3 && output[outLength - 3] === 0xe2 && output[outLength - 2] === 0x96 && output[outLength - 1] === 0x81) outLength -= 3;
+    else while (outLength >= 1 && output[outLength - 1] === SPACE) outLength--;
+  }
+  return decoder.decode(output.subarray(0, outLength));
 }

@@ -1,223 +1,344 @@
 /**
- * SentencePiece's unigram trainer (unigram_model_trainer), in TypeScript.
+ * SentencePiece's unigram trainer (unigram_model_trainer.cc of spm 0.1.97, the version Debian
+ * ships), in TypeScript. It reproduces `spm_train --num_threads=1` operation for operation, so
+ * that the two give the same pieces with the same scores (see docs/subword.md for the figures):
  *
- * 1. Seed vocabulary: every character, plus the frequent substrings that spm's suffix array
- *    would propose — substrings occurring with at least two different following characters
- *    (internal nodes of the suffix tree), that are valid pieces, scored by frequency × length.
- *    Valid pieces never cross a word boundary (`▁` may only start a piece), so they are counted
- *    inside words, with the character after each word (`▁` or end of sentence) as context.
- * 2. EM on the distinct words: the E-step runs forward–backward over each word's lattice of
- *    pieces to get expected piece counts; the M-step drops pieces expected less than 0.5 times
- *    and sets scores with the Bayesian (digamma) update spm uses. Two EM steps per round.
- * 3. Pruning: for each piece, its best segmentation without itself is its replacement; the
- *    loss of removing it is how much the corpus likelihood would drop. The 25% with the lowest
- *    loss go, until 110% of the vocabulary size is left; then the best-scoring pieces (and
- *    every character) make the final vocabulary.
+ * 1. Seed vocabulary: every character, plus the substrings that are internal nodes of spm's
+ *    suffix tree — occurring with at least two different following characters — that are valid
+ *    pieces, scored by frequency × length, best million first. Ties go to spm's node order
+ *    (code point order, a string after its extensions). Valid pieces never cross a word boundary
+ *    (`▁` may only start a piece), so they are counted inside the distinct words, with the
+ *    character after each word (`▁` or end of sentence) as context. Scores: log of the share of
+ *    all scores, in float32 as spm's ToLogProb.
+ * 2. EM on the distinct words: the E-step runs forward–backward over each word's lattice for
+ *    expected piece counts; the M-step drops pieces expected less than 0.5 times and sets
+ *    scores with spm's Bayesian update, digamma(count) − digamma(total). Two EM steps per round.
+ * 3. Pruning: each piece's second-best segmentation (spm's A* n-best) is its replacement; the
+ *    loss of removing it is how much the corpus likelihood would drop. The pieces with the
+ *    highest loss stay: 75% per round, until 110% of the vocabulary size is left. Then every
+ *    character plus the best-scoring pieces make the final vocabulary.
  *
- * Each word's lattice is computed once for the seed vocabulary (span → seed id); later rounds
- * only skip the pieces that are gone.
+ * Faithful details that decide pieces: spm computes in float32 (scores, lattice sums,
+ * expectations, losses) — emulated here with Math.fround and Float32Array, in spm's order of
+ * operations; its Viterbi breaks ties towards the earlier-starting node; its trainer model gives
+ * unknown nodes the id 0, i.e. the first piece of the current list; and 0.1.97's pruning loss
+ * normalizes with `sum + freq × (number of pieces − 1)` (`alternatives.size()` — fixed in later
+ * releases to the piece's own alternatives, google/sentencepiece#628).
+ *
+ * Speed (spm's own single-thread time or less on all but the smallest corpora): the substrings are
+ * counted in a trie built from the sorted suffixes of the distinct words (spm sorts the suffixes
+ * of the whole text), which also yields spm's node order; each word's lattice (which seed pieces
+ * occur where) is found once and only shrinks as pieces go; forward–backward works per position.
  */
-import { UNK_CHAR, WS_CHAR, codePoints, countWords, validPrefixLength, type TrainProgress, type TrainerOptions } from './trainer-common.ts';
+import { UNK_CHAR, WS_CHAR, compareCodePoints, tableWords, validPrefixLength, type TrainProgress, type TrainerOptions } from './trainer-common.ts';
 
 const SEED_SIZE = 1_000_000;
-const SHRINKING_FACTOR = 0.75;
+const SHRINKING_FACTOR = Math.fround(0.75);
 const SUB_ITERATIONS = 2;
 const UNK_PENALTY = 10;
 const MIN_EXPECTED = 0.5;
+const SCORE_PENALTY_DELTA = Math.fround(0.0001);
+const f32 = Math.fround;
 
-/** spm's digamma approximation, for the M-step. */
+/** spm's digamma approximation, for the M-step (same grouping of the sum as the C++). */
 function digamma(xIn: number): number {
   let x = xIn;
   let result = 0;
-  for (; x < 7; x++) result -= 1 / x;
-  x -= 0.5;
+  for (; x < 7; ++x) result -= 1 / x;
+  x -= 1 / 2;
   const xx = 1 / x;
   const xx2 = xx * xx;
   const xx4 = xx2 * xx2;
-  return result + Math.log(x) + (1 / 24) * xx2 - (7 / 960) * xx4 + (31 / 8064) * xx4 * xx2 - (127 / 30720) * xx4 * xx4;
-}
-
-/** log(exp(a) + exp(b)), with spm's cut-off when one term is negligible. */
-function logAdd(a: number, b: number): number {
-  if (a === -Infinity) return b;
-  const hi = Math.max(a, b);
-  const lo = Math.min(a, b);
-  return hi > lo + 50 ? hi : hi + Math.log(Math.exp(lo - hi) + 1);
-}
-
-function byScoreThenText(a: [string, number], b: [string, number]): number {
-  return b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+  result += Math.log(x) + (1 / 24) * xx2 - (7 / 960) * xx4 + (31 / 8064) * xx4 * xx2 - (127 / 30720) * xx4 * xx4;
+  return result;
 }
 
 /**
- * All valid substrings of the corpus words, as a trie over code points, with counts and the
- * character that followed each. Children live in one open-addressing hash table keyed by
- * (node, code point) in typed arrays: millions of lookups, so a JS Map would dominate training.
+ * spm's LogSumExp on float32 values: log(exp(x) + exp(y)), the smaller term dropped when it is 50
+ * below the larger. With x = −∞ it returns y (spm's "init mode").
+ */
+function logSumExp(x: number, y: number): number {
+  const vmin = y < x ? y : x;
+  const vmax = x < y ? y : x;
+  if (vmax > f32(vmin + 50)) return vmax;
+  return f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1));
+}
+
+/** Score descending, then the piece in code point order (spm's Sorted on pieces). */
+function byScoreThenText(a: [string, number], b: [string, number]): number {
+  return b[1] - a[1] || compareCodePoints(a[0], b[0]);
+}
+
+/** A growable Int32Array. */
+class IntList {
+  data: Int32Array;
+  length = 0;
+  constructor(capacity = 1024) {
+    this.data = new Int32Array(capacity);
+  }
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const d = new Int32Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    this.data[this.length++] = v;
+  }
+  view(): Int32Array {
+    return this.data.subarray(0, this.length);
+  }
+}
+
+/**
+ * All valid substrings of the corpus words as a trie: node 0 is the root, a node is a substring
+ * (its parent one character shorter), with how often it occurs and whether different characters
+ * follow it. Built from the sorted suffixes (see buildCorpus), so nodes are numbered in
+ * lexicographic order and no hash lookups are needed.
  */
 class SubstringTrie {
-  private keyNode = new Int32Array(1 << 16).fill(-1);
-  private keyChar = new Int32Array(1 << 16);
-  private childId = new Int32Array(1 << 16);
-  private used = 0;
-  readonly parent: number[] = [-1];
-  readonly lastChar: number[] = [0];
-  readonly depth: number[] = [0];
-  readonly count: number[] = [0];
-  /** The first following character seen, and whether another one was seen too. */
-  readonly follow: number[] = [-1];
-  readonly branching: boolean[] = [false];
+  size = 1;
+  depth: Uint16Array;
+  count: Float64Array;
+  /** The first following character seen (−1: none yet). */
+  follow: Int32Array;
+  branching: Uint8Array;
+  /** Where an occurrence of the node starts in the corpus's characters (for its text). */
+  at: Int32Array;
+  /**
+   * The node's place in post-order — code point order, a string after every string it is a
+   * prefix of — which is the order esaxx numbers spm's suffix-tree nodes in.
+   */
+  post: Int32Array;
 
-  private slot(node: number, cp: number): number {
-    const mask = this.keyNode.length - 1;
-    let h = (Math.imul(node, 0x9e3779b1) ^ Math.imul(cp, 0x85ebca77)) & mask;
-    while (this.keyNode[h] !== -1 && (this.keyNode[h] !== node || this.keyChar[h] !== cp)) h = (h + 1) & mask;
-    return h;
+  constructor(capacity: number) {
+    this.depth = new Uint16Array(capacity + 1);
+    this.count = new Float64Array(capacity + 1);
+    this.follow = new Int32Array(capacity + 1).fill(-1);
+    this.branching = new Uint8Array(capacity + 1);
+    this.at = new Int32Array(capacity + 1);
+    this.post = new Int32Array(capacity + 1);
   }
+}
 
-  child(node: number, cp: number): number {
-    const h = this.slot(node, cp);
-    return this.keyNode[h] === -1 ? -1 : this.childId[h]!;
-  }
-
-  childOrNew(node: number, cp: number): number {
-    let h = this.slot(node, cp);
-    if (this.keyNode[h] !== -1) return this.childId[h]!;
-    if (2 * (this.used + 1) > this.keyNode.length) {
-      this.grow();
-      h = this.slot(node, cp);
-    }
-    const id = this.parent.length;
-    this.keyNode[h] = node;
-    this.keyChar[h] = cp;
-    this.childId[h] = id;
-    this.used++;
-    this.parent.push(node);
-    this.lastChar.push(cp);
-    this.depth.push(this.depth[node]! + 1);
-    this.count.push(0);
-    this.follow.push(-1);
-    this.branching.push(false);
-    return id;
-  }
-
-  private grow(): void {
-    const [nodes, chars, ids] = [this.keyNode, this.keyChar, this.childId];
-    this.keyNode = new Int32Array(nodes.length * 2).fill(-1);
-    this.keyChar = new Int32Array(nodes.length * 2);
-    this.childId = new Int32Array(nodes.length * 2);
-    for (let i = 0; i < nodes.length; i++) {
-      if (nodes[i] === -1) continue;
-      const h = this.slot(nodes[i]!, chars[i]!);
-      this.keyNode[h] = nodes[i]!;
-      this.keyChar[h] = chars[i]!;
-      this.childId[h] = ids[i]!;
-    }
-  }
-
-  text(node: number): string {
-    const cps: number[] = [];
-    for (let n = node; n > 0; n = this.parent[n]!) cps.push(this.lastChar[n]!);
-    return String.fromCodePoint(...cps.reverse());
-  }
+/** The distinct words (spm's SplitSentencesByWhitespace) and every valid substring occurrence in them. */
+interface Corpus {
+  /** Words in spm's order: most frequent first, then by code points. */
+  words: string[];
+  freq: Float64Array;
+  /** Length of each word in code points, and where its characters start in `chars`. */
+  length: Int32Array;
+  charStart: Int32Array;
+  /** The code points of all words, one after the other. */
+  chars: Int32Array;
+  /**
+   * Occurrences of valid substrings, word by word, by start then length: their trie nodes.
+   * At character c (an index into `chars`) start `validLen[c]` of them, of lengths 1, 2, ….
+   */
+  validLen: Int32Array;
+  occNode: Int32Array;
+  trie: SubstringTrie;
 }
 
 /**
- * Seed pieces and their initial scores (log of frequency share), and the trie that finds them:
- * `seedOf[node]` is the seed id of a trie node, or -1.
+ * Split the sentences into words, count them, and count every valid substring (with the
+ * characters that follow it, including `▁` or end of sentence after the word), recording where
+ * each occurs. A valid piece never crosses a word boundary, so these are the substrings (and
+ * counts) spm's suffix array over whole sentences yields. The trie comes from sorting the
+ * suffixes (each cut at its longest valid prefix) and walking them in order with a stack.
  */
-function seedPieces(sentences: string[], opts: TrainerOptions): { seeds: [string, number][]; trie: SubstringTrie; seedOf: Int32Array } {
-  const charCounts = new Map<number, number>();
-  // Words with what follows them: `▁` (another word) or end of sentence (0).
-  const contexts = new Map<string, number>();
-  for (const s of sentences) {
-    let start = 0;
-    for (let i = 1; i <= s.length; i++) {
-      if (i === s.length || s.charCodeAt(i) === WS_CHAR) {
-        const key = s.slice(start, i) + (i === s.length ? '\u0000' : '\u2581');
-        contexts.set(key, (contexts.get(key) ?? 0) + 1);
-        start = i;
-      }
+function buildCorpus(sentences: string[], opts: TrainerOptions): Corpus {
+  const { words: distinct, beforeSpace, atEnd } = tableWords(sentences);
+  const byFreq = sortByCount(
+    distinct,
+    distinct.map((_, k) => beforeSpace[k]! + atEnd[k]!),
+  );
+
+  // Words in order, as code points in one array.
+  const nWords = byFreq.length;
+  const words: string[] = new Array(nWords);
+  const freq = new Float64Array(nWords);
+  const length = new Int32Array(nWords);
+  const charStart = new Int32Array(nWords + 1);
+  /** What follows the word: `▁` and/or end of sentence (−2: nothing more). */
+  const next1 = new Int32Array(nWords);
+  const next2 = new Int32Array(nWords);
+  let units = 0;
+  for (const k of byFreq) units += distinct[k]!.length;
+  const chars = new Int32Array(units);
+  const wordOf = new Int32Array(units);
+  let n = 0;
+  for (let w = 0; w < nWords; w++) {
+    const k = byFreq[w]!;
+    const word = distinct[k]!;
+    words[w] = word;
+    freq[w] = beforeSpace[k]! + atEnd[k]!;
+    next1[w] = beforeSpace[k]! > 0 ? WS_CHAR : 0;
+    next2[w] = beforeSpace[k]! > 0 && atEnd[k]! > 0 ? 0 : -2;
+    charStart[w] = n;
+    for (let i = 0; i < word.length; i++) {
+      const c = word.codePointAt(i)!;
+      if (c > 0xffff) i++;
+      wordOf[n] = w;
+      chars[n++] = c;
+    }
+    length[w] = n - charStart[w]!;
+  }
+  charStart[nWords] = n;
+
+  // The longest valid piece at each character, and where its occurrences go in occNode.
+  const validLen = new Int32Array(n);
+  const occAt = new Int32Array(n + 1);
+  let nOcc = 0;
+  let nSuffixes = 0;
+  for (let w = 0; w < nWords; w++) {
+    const end = charStart[w + 1]!;
+    for (let p = charStart[w]!; p < end; p++) {
+      occAt[p] = nOcc;
+      if (chars[p] === UNK_CHAR) continue;
+      const len = Math.max(1, validPrefixLength(chars, p, end, opts));
+      validLen[p] = len;
+      nOcc += len;
+      nSuffixes++;
     }
   }
-
-  const trie = new SubstringTrie();
-  for (const [key, freq] of contexts) {
-    const cps = codePoints(key);
-    const n = cps.length - 1; // the last code point is the context
-    for (let i = 0; i < n; i++) {
-      const c = cps[i]!;
-      if (c !== UNK_CHAR) charCounts.set(c, (charCounts.get(c) ?? 0) + freq);
-      let node = trie.childOrNew(0, c);
-      const maxLen = validPrefixLength(cps, i, n, opts);
-      for (let len = 2; len <= maxLen; len++) {
-        node = trie.childOrNew(node, cps[i + len - 1]!);
-        const follow = cps[i + len]!;
-        trie.count[node]! += freq;
-        if (trie.follow[node] === -1) trie.follow[node] = follow;
-        else if (trie.follow[node] !== follow) trie.branching[node] = true;
-      }
+  occAt[n] = nOcc;
+  const suffixes = new Int32Array(nSuffixes);
+  nSuffixes = 0;
+  for (let p = 0; p < n; p++) if (validLen[p]! > 0) suffixes[nSuffixes++] = p;
+  // Sort key of the first two characters: their ranks among the distinct characters (0: none).
+  const rankOf = new Int32Array(0x110000);
+  for (let p = 0; p < n; p++) rankOf[chars[p]!] = 1;
+  for (let c = 0, r = 0; c < rankOf.length; c++) if (rankOf[c]) rankOf[c] = ++r;
+  const charRank = new Int32Array(n);
+  for (let p = 0; p < n; p++) charRank[p] = rankOf[chars[p]!]!;
+  const key = new Float64Array(n);
+  for (let p = 0; p < n; p++) {
+    const len = validLen[p]!;
+    if (len > 0) key[p] = charRank[p]! * 65536 * 32 + (len > 1 ? charRank[p + 1]! : 0);
+  }
+  suffixes.sort((a, b) => {
+    const ka = key[a]!;
+    const kb = key[b]!;
+    if (ka !== kb) return ka - kb;
+    const la = validLen[a]!;
+    const lb = validLen[b]!;
+    const l = la < lb ? la : lb;
+    for (let k = 2; k < l; k++) {
+      const d = chars[a + k]! - chars[b + k]!;
+      if (d !== 0) return d;
     }
-  }
-
-  const chars: [string, number][] = [...charCounts].map(([c, n]) => [String.fromCodePoint(c), n]);
-  const substrings: [string, number][] = [];
-  const nodeOf = new Map<string, number>();
-  for (let node = 1; node < trie.parent.length; node++) {
-    if (!trie.branching[node]) continue;
-    const t = trie.text(node);
-    nodeOf.set(t, node);
-    substrings.push([t, trie.count[node]! * trie.depth[node]!]);
-  }
-  for (const [ch] of chars) nodeOf.set(ch, trie.child(0, ch.codePointAt(0)!));
-  substrings.sort(byScoreThenText);
-  const seeds = chars.sort(byScoreThenText).concat(substrings.slice(0, SEED_SIZE));
-  const logTotal = Math.log(seeds.reduce((sum, [, v]) => sum + v, 0));
-  const seedOf = new Int32Array(trie.parent.length).fill(-1);
-  seeds.forEach(([p], id) => (seedOf[nodeOf.get(p)!] = id));
-  return { seeds: seeds.map(([p, v]) => [p, Math.log(v) - logTotal]), trie, seedOf };
-}
-
-/** Lattice spans of every word: where each seed piece occurs, by start then length (spm's order). */
-interface Spans {
-  /** Word w's spans are [wordStart[w], wordStart[w + 1]). */
-  wordStart: Int32Array;
-  begin: Uint16Array;
-  length: Uint16Array;
-  piece: Int32Array;
-}
-
-/** Where the seed pieces occur in `cps`, appended to the span lists. */
-function findPieces(
-  cps: number[],
-  trie: SubstringTrie,
-  seedOf: Int32Array,
-  maxLen: number,
-  out: { begin: number[]; length: number[]; piece: number[] },
-): void {
-  for (let i = 0; i < cps.length; i++) {
-    let node = 0;
-    for (let len = 1; len <= maxLen && i + len <= cps.length; len++) {
-      node = trie.child(node, cps[i + len - 1]!);
-      if (node < 0) break;
-      const id = seedOf[node]!;
-      if (id >= 0) {
-        out.begin.push(i);
-        out.length.push(len);
-        out.piece.push(id);
-      }
-    }
-  }
-}
-
-function buildSpans(words: number[][], trie: SubstringTrie, seedOf: Int32Array, opts: TrainerOptions): Spans {
-  const out = { begin: [] as number[], length: [] as number[], piece: [] as number[] };
-  const wordStart = new Int32Array(words.length + 1);
-  words.forEach((cps, wi) => {
-    wordStart[wi] = out.piece.length;
-    findPieces(cps, trie, seedOf, opts.maxPieceLength, out);
+    return la - lb;
   });
-  wordStart[words.length] = out.piece.length;
-  return { wordStart, begin: Uint16Array.from(out.begin), length: Uint16Array.from(out.length), piece: Int32Array.from(out.piece) };
+
+  // Walk the sorted suffixes: a suffix shares the nodes of its common prefix with the one before.
+  const trie = new SubstringTrie(nOcc);
+  const { count, follow, branching, depth, at, post } = trie;
+  const occNode = new Int32Array(nOcc);
+  const stack = new Int32Array(opts.maxPieceLength + 2);
+  let prev = -1;
+  let prevLen = 0;
+  let closed = 0;
+  for (let s = 0; s < nSuffixes; s++) {
+    const p = suffixes[s]!;
+    const len = validLen[p]!;
+    let common = 0;
+    if (prev >= 0) {
+      const l = len < prevLen ? len : prevLen;
+      while (common < l && chars[p + common] === chars[prev + common]) common++;
+    }
+    // The previous suffix's nodes below the common prefix are complete: deepest first.
+    for (let d = prevLen; d > common; d--) post[stack[d]!] = closed++;
+    for (let d = common + 1; d <= len; d++) {
+      const node = trie.size++;
+      depth[node] = d;
+      at[node] = p;
+      stack[d] = node;
+    }
+    const w = wordOf[p]!;
+    const f = freq[w]!;
+    const end = charStart[w + 1]!;
+    const base = occAt[p]! - 1;
+    for (let d = 1; d <= len; d++) {
+      const node = stack[d]!;
+      count[node]! += f;
+      occNode[base + d] = node;
+      if (d === 1) continue;
+      // What follows: the next character, or `▁` and/or end of sentence after the word.
+      const c = p + d < end ? chars[p + d]! : next1[w]!;
+      const first = follow[node]!;
+      if (first === -1) follow[node] = c;
+      else if (first !== c) branching[node] = 1;
+      if (p + d >= end && next2[w] !== -2 && next2[w] !== c) branching[node] = 1;
+    }
+    prev = p;
+    prevLen = len;
+  }
+  for (let d = prevLen; d > 0; d--) post[stack[d]!] = closed++;
+  return { words, freq, length, charStart, chars, validLen, occNode, trie };
+}
+
+/**
+ * Indices of `words` by count descending, then by code points (spm's Sorted). JavaScript's own
+ * string order is code point order unless UTF-16 code units from U+D800 up are involved; only
+ * then does it take the slower comparison that knows surrogates.
+ */
+function sortByCount(words: string[], counts: number[]): number[] {
+  const order = Array.from(words.keys());
+  if (words.some((w) => /[\ud800-\uffff]/.test(w))) return order.sort((a, b) => counts[b]! - counts[a]! || compareCodePoints(words[a]!, words[b]!));
+  return order.sort((a, b) => counts[b]! - counts[a]! || (words[a]! < words[b]! ? -1 : 1));
+}
+
+interface Seeds {
+  /** Seed pieces: characters first, then substrings. */
+  text: string[];
+  /** float32 log-probability scores (spm's ToLogProb). */
+  score: Float32Array;
+  /** Length in code points. */
+  length: Int32Array;
+  /** Seed id of a trie node, or −1. */
+  seedOf: Int32Array;
+}
+
+/** Seed pieces and their initial scores. */
+function seedPieces(trie: SubstringTrie, corpusChars: Int32Array): Seeds {
+  const chars: number[] = [];
+  const candidates: number[] = [];
+  for (let node = 1; node < trie.size; node++) {
+    if (trie.depth[node] === 1) chars.push(node);
+    else if (trie.branching[node]) candidates.push(node);
+  }
+  const first = (node: number) => corpusChars[trie.at[node]!]!;
+  const textOf = (node: number) => String.fromCodePoint(...corpusChars.subarray(trie.at[node]!, trie.at[node]! + trie.depth[node]!));
+  chars.sort((a, b) => trie.count[b]! - trie.count[a]! || first(a) - first(b));
+  const scoreOf = (node: number) => trie.count[node]! * trie.depth[node]!;
+  candidates.sort((a, b) => scoreOf(b) - scoreOf(a) || trie.post[a]! - trie.post[b]!);
+  if (candidates.length > SEED_SIZE) candidates.length = SEED_SIZE;
+
+  const n = chars.length + candidates.length;
+  const text: string[] = new Array(n);
+  const raw = new Float32Array(n);
+  const length = new Int32Array(n);
+  const seedOf = new Int32Array(trie.size).fill(-1);
+  chars.forEach((node, id) => {
+    text[id] = String.fromCodePoint(first(node));
+    raw[id] = trie.count[node]!;
+    length[id] = 1;
+    seedOf[node] = id;
+  });
+  candidates.forEach((node, i) => {
+    const id = chars.length + i;
+    text[id] = textOf(node);
+    raw[id] = scoreOf(node);
+    length[id] = trie.depth[node]!;
+    seedOf[node] = id;
+  });
+  // ToLogProb: float32 sum and differences.
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum = f32(sum + raw[i]!);
+  const logSum = f32(Math.log(sum));
+  const score = new Float32Array(n);
+  for (let i = 0; i < n; i++) score[i] = Math.log(raw[i]!) - logSum;
+  return { text, score, length, seedOf };
 }
 
 /** Returns the trained pieces with their scores, best first. */
@@ -228,223 +349,493 @@ export function trainUnigram(
   opts: TrainerOptions,
   progress?: TrainProgress,
 ): [string, number][] {
-  const { seeds, trie, seedOf } = seedPieces(sentences, opts);
-  const text = seeds.map(([p]) => p);
-  const score = Float64Array.from(seeds, ([, s]) => s);
-  const alive = new Uint8Array(seeds.length).fill(1);
-  /** The current vocabulary in spm's order (it breaks ties by position). */
-  let order = seeds.map((_, i) => i);
+  const corpus = buildCorpus(sentences, opts);
+  const { trie } = corpus;
+  const { text, score, length: pieceLen, seedOf } = seedPieces(trie, corpus.chars);
+  const nSeeds = text.length;
+  /** A word each seed occurs in: its own lattice is the spans inside that occurrence. */
+  const pieceWord = new Int32Array(nSeeds).fill(-1);
+  const alive = new Uint8Array(nSeeds).fill(1);
+  /** The current pieces in spm's list order (positions break ties; position 0 stands for unknown). */
+  let order: Int32Array = Int32Array.from({ length: nSeeds }, (_, i) => i);
+  let minScore = 0;
 
-  const wordCounts = countWords(sentences);
-  const wordFreq = wordCounts.map(([, f]) => f);
-  const totalFreq = wordFreq.reduce((a, b) => a + b, 0);
-  const wordChars = wordCounts.map(([w]) => codePoints(w));
-  const spans = buildSpans(wordChars, trie, seedOf, opts);
-  const wordLen = wordChars.map((cps) => cps.length);
+  const nWords = corpus.words.length;
+  const wordFreq = corpus.freq;
+  const wordLen = corpus.length;
+  const charStart = corpus.charStart;
   const maxWordLen = wordLen.reduce((m, n) => Math.max(m, n), 0);
-  const fwd = new Float64Array(maxWordLen + 2);
-  const bwd = new Float64Array(maxWordLen + 2);
-  const hasChar = new Uint8Array(maxWordLen + 2);
-  const backNode = new Int32Array(maxWordLen + 2);
 
-  // spm's trainer model leaves its unknown id at 0, so an unknown node counts as the piece that
-  // is first in the current vocabulary (in expected counts, frequencies and replacements). This
-  // keeps pieces whose replacement needs a dropped character; we do the same to match spm.
-  const unkStandIn = () => order[0]!;
-  const minScore = () => order.reduce((m, id) => Math.min(m, score[id]!), Infinity);
+  // The lattice of every word: the spans of the current pieces, word by word, by start then
+  // length; and which positions have a one-character piece (the others get an unknown node).
+  // Rebuilt when pieces go, so that the loops only see live spans.
+  let wordStart = new Int32Array(nWords + 1);
+  let spanBegin = new Int32Array(0);
+  let spanEnd = new Int32Array(0);
+  let spanPiece = new Int32Array(0);
+  const hasChar = new Uint8Array(corpus.charStart[nWords]!);
+  function rebuildSpans(first: boolean) {
+    if (first) {
+      // Seed pieces among the substring occurrences.
+      const { validLen, occNode } = corpus;
+      let total = 0;
+      for (const node of occNode) if (seedOf[node]! >= 0) total++;
+      spanBegin = new Int32Array(total);
+      spanEnd = new Int32Array(total);
+      spanPiece = new Int32Array(total);
+      let n = 0;
+      let k = 0;
+      for (let w = 0; w < nWords; w++) {
+        wordStart[w] = n;
+        const cs = charStart[w]!;
+        for (let b = 0; b < wordLen[w]!; b++) {
+          const count = validLen[cs + b]!;
+          for (let len = 1; len <= count; len++) {
+            const id = seedOf[occNode[k++]!]!;
+            if (id < 0) continue;
+            if (pieceWord[id]! < 0) pieceWord[id] = w;
+            spanBegin[n] = b;
+            spanEnd[n] = b + len;
+            spanPiece[n] = id;
+            n++;
+          }
+        }
+      }
+      wordStart[nWords] = n;
+    }
+    // Keep the spans of live pieces (in place) and mark the positions with a one-character piece.
+    hasChar.fill(0);
+    let n = 0;
+    for (let w = 0; w < nWords; w++) {
+      const lo = wordStart[w]!;
+      const hi = wordStart[w + 1]!;
+      const cs = charStart[w]!;
+      wordStart[w] = n;
+      for (let k = lo; k < hi; k++) {
+        const id = spanPiece[k]!;
+        if (!alive[id]) continue;
+        const b = spanBegin[k]!;
+        const e = spanEnd[k]!;
+        spanBegin[n] = b;
+        spanEnd[n] = e;
+        spanPiece[n] = id;
+        if (e === b + 1) hasChar[cs + b] = 1;
+        n++;
+      }
+    }
+    wordStart[nWords] = n;
+  }
 
-  /** Marks positions that have a one-character piece; the others get an unknown node. */
-  const markChars = (lo: number, hi: number, n: number) => {
-    hasChar.fill(0, 0, n);
-    for (let k = lo; k < hi; k++) if (spans.length[k] === 1 && alive[spans.piece[k]!]) hasChar[spans.begin[k]!] = 1;
-  };
+  function setPieces(ids: Int32Array) {
+    order = ids;
+    alive.fill(0);
+    minScore = Infinity;
+    for (const id of ids) {
+      alive[id] = 1;
+      if (score[id]! < minScore) minScore = score[id]!;
+    }
+  }
+  setPieces(order);
+  rebuildSpans(true);
 
-  const eStep = (): Float64Array => {
-    const expected = new Float64Array(seeds.length);
-    const unkScore = minScore() - UNK_PENALTY;
-    for (let w = 0; w < wordCounts.length; w++) {
-      const lo = spans.wordStart[w]!;
-      const hi = spans.wordStart[w + 1]!;
+  const A = new Float64Array(maxWordLen + 2);
+  const B = new Float64Array(maxWordLen + 2);
+  const spanBt = new Float64Array(maxWordLen * opts.maxPieceLength + 2);
+  const unkBt = new Float64Array(maxWordLen + 2);
+  const expected = new Float32Array(nSeeds);
+
+  /** spm's E-step (Lattice::PopulateMarginal on every word), in float32. */
+  function eStep() {
+    expected.fill(0);
+    const unk = f32(minScore - UNK_PENALTY);
+    const first = order[0]!;
+    for (let w = 0; w < nWords; w++) {
+      const lo = wordStart[w]!;
+      const hi = wordStart[w + 1]!;
       const n = wordLen[w]!;
-      markChars(lo, hi, n);
-      fwd.fill(-Infinity, 0, n + 1);
-      fwd[0] = 0;
+      const cs = charStart[w]!;
+      // Forward: A[b] is alpha of the nodes starting at b.
+      A[0] = 0;
+      for (let e = 1; e <= n; e++) A[e] = -Infinity;
+      // (logSumExp inlined: this is the innermost loop of training.)
       let k = lo;
       for (let b = 0; b < n; b++) {
-        for (; k < hi && spans.begin[k] === b; k++) {
-          const id = spans.piece[k]!;
-          if (alive[id]) fwd[b + spans.length[k]!] = logAdd(fwd[b + spans.length[k]!]!, fwd[b]! + score[id]!);
+        const ab = A[b]!;
+        for (; k < hi && spanBegin[k] === b; k++) {
+          const e = spanEnd[k]!;
+          const v = f32(score[spanPiece[k]!]! + ab);
+          const x = A[e]!;
+          if (x === -Infinity) A[e] = v;
+          else {
+            const vmin = v < x ? v : x;
+            const vmax = x < v ? v : x;
+            A[e] = vmax > f32(vmin + 50) ? vmax : f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1));
+          }
         }
-        if (!hasChar[b]) fwd[b + 1] = logAdd(fwd[b + 1]!, fwd[b]! + unkScore);
+        if (!hasChar[cs + b]) A[b + 1] = logSumExp(A[b + 1]!, f32(unk + ab));
       }
-      bwd.fill(-Infinity, 0, n + 1);
-      bwd[n] = 0;
+      // Backward: B[e] is beta of the nodes ending at e (pieces by length, then unknown).
+      B[n] = 0;
       k = hi - 1;
       for (let b = n - 1; b >= 0; b--) {
-        // spm sums the nodes starting at b in insertion order: pieces by length, then unknown.
-        let first = k;
-        while (first >= lo && spans.begin[first] === b) first--;
-        for (let j = first + 1; j <= k; j++) {
-          const id = spans.piece[j]!;
-          if (alive[id]) bwd[b] = logAdd(bwd[b]!, score[id]! + bwd[b + spans.length[j]!]!);
+        let j = k;
+        while (j >= lo && spanBegin[j] === b) j--;
+        let acc = -Infinity;
+        for (let m = j + 1; m <= k; m++) {
+          const v = f32(score[spanPiece[m]!]! + B[spanEnd[m]!]!);
+          if (acc === -Infinity) acc = v;
+          else {
+            const vmin = v < acc ? v : acc;
+            const vmax = acc < v ? v : acc;
+            acc = vmax > f32(vmin + 50) ? vmax : f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1));
+          }
         }
-        if (!hasChar[b]) bwd[b] = logAdd(bwd[b]!, unkScore + bwd[b + 1]!);
-        k = first;
+        if (!hasChar[cs + b]) acc = logSumExp(acc, f32(unk + B[b + 1]!));
+        B[b] = acc;
+        k = j;
       }
-      const z = fwd[n]!;
-      const f = wordFreq[w]!;
-      for (let j = lo; j < hi; j++) {
-        const id = spans.piece[j]!;
-        if (!alive[id]) continue;
-        const b = spans.begin[j]!;
-        expected[id]! += f * Math.exp(fwd[b]! + score[id]! + bwd[b + spans.length[j]!]! - z);
-      }
+      const z = A[n]!;
+      const f = f32(wordFreq[w]!);
+      k = lo;
       for (let b = 0; b < n; b++) {
-        if (!hasChar[b]) expected[unkStandIn()]! += f * Math.exp(fwd[b]! + unkScore + bwd[b + 1]! - z);
+        const ab = A[b]!;
+        for (; k < hi && spanBegin[k] === b; k++) {
+          const id = spanPiece[k]!;
+          expected[id] += f * Math.exp(f32(f32(f32(ab + score[id]!) + B[spanEnd[k]!]!) - z));
+        }
+        if (!hasChar[cs + b]) expected[first] += f * Math.exp(f32(f32(f32(ab + unk) + B[b + 1]!) - z));
       }
     }
-    return expected;
-  };
+  }
 
-  const mStep = (expected: Float64Array) => {
-    const kept: number[] = [];
+  /** spm's M-step: drop pieces expected less than 0.5 times, Bayesian scores. */
+  function mStep() {
+    const kept = new IntList(order.length);
     let sum = 0;
     for (const id of order) {
-      if (expected[id]! < MIN_EXPECTED) {
-        alive[id] = 0;
-        continue;
-      }
+      const e = expected[id]!;
+      if (e < MIN_EXPECTED) continue;
       kept.push(id);
-      sum += expected[id]!;
+      sum = f32(sum + e);
     }
-    // Bayesian (Dirichlet-process-like) EM: a sparse prior, as in spm.
-    const logSum = digamma(sum);
-    for (const id of kept) score[id] = digamma(expected[id]!) - logSum;
-    order = kept;
-  };
+    const logSum = f32(digamma(sum));
+    const ids = kept.view().slice();
+    for (const id of ids) score[id] = digamma(expected[id]!) - logSum;
+    const dropped = ids.length < order.length;
+    setPieces(ids);
+    if (dropped) rebuildSpans(false);
+  }
 
   /**
-   * Best segmentation of a string of n characters given its spans [lo, hi) (a word's, or a
-   * piece's own when `skipWhole` leaves out the piece itself); `hasChar` must be marked for it.
-   * Ties go to the earlier node, as in spm's Viterbi. Returns the piece ids on the path
-   * (-1: unknown) and leaves the path's score in fwd[n].
+   * spm's Viterbi on word w: the pieces of the best path, left to right, unknown nodes as
+   * `first`. A node's predecessor is the earliest-starting one among those giving its score.
    */
-  const viterbi = (
-    n: number,
-    lo: number,
-    hi: number,
-    spanBegin: ArrayLike<number>,
-    spanLen: ArrayLike<number>,
-    spanPiece: ArrayLike<number>,
-    skipWhole: boolean,
-    unkScore: number,
-  ): number[] | undefined => {
-    fwd.fill(-Infinity, 0, n + 1);
-    fwd[0] = 0;
-    backNode.fill(-2, 0, n + 1);
+  const path: number[] = [];
+  function viterbiWord(w: number, unk: number, first: number): number[] {
+    const lo = wordStart[w]!;
+    const hi = wordStart[w + 1]!;
+    const n = wordLen[w]!;
+    const cs = charStart[w]!;
+    // A[e]: the best score of a node ending at e (the value every node starting at e extends).
+    A[0] = 0;
+    for (let e = 1; e <= n; e++) A[e] = -Infinity;
     let k = lo;
     for (let b = 0; b < n; b++) {
+      const m = A[b]!;
       for (; k < hi && spanBegin[k] === b; k++) {
-        const id = spanPiece[k]!;
-        if (!alive[id] || (skipWhole && b === 0 && spanLen[k] === n)) continue;
-        const e = b + spanLen[k]!;
-        const v = fwd[b]! + score[id]!;
-        if (v > fwd[e]!) {
-          fwd[e] = v;
-          backNode[e] = k;
-        }
+        const v = f32(m + score[spanPiece[k]!]!);
+        spanBt[k - lo] = v;
+        const e = spanEnd[k]!;
+        if (v > A[e]!) A[e] = v;
       }
-      if (!hasChar[b]) {
-        const v = fwd[b]! + unkScore;
-        if (v > fwd[b + 1]!) {
-          fwd[b + 1] = v;
-          backNode[b + 1] = -1;
-        }
+      if (!hasChar[cs + b]) {
+        const v = f32(m + unk);
+        unkBt[b] = v;
+        if (v > A[b + 1]!) A[b + 1] = v;
       }
     }
-    if (fwd[n] === -Infinity) return undefined;
-    const path: number[] = [];
-    for (let e = n; e > 0; ) {
-      const node = backNode[e]!;
-      if (node === -1) {
-        path.push(-1);
-        e -= 1;
-      } else {
-        path.push(spanPiece[node]!);
-        e = spanBegin[node]!;
+    // Back from the end: the first node (by start) ending here whose score gives the target.
+    path.length = 0;
+    let e = n;
+    let nodeScore = 0;
+    let target = A[n]!;
+    let from = lo;
+    while (e > 0) {
+      while (from < hi && spanBegin[from]! < e - opts.maxPieceLength) from++;
+      let found = -1;
+      let foundBegin = e - 1;
+      let foundBt = 0;
+      let foundScore = 0;
+      for (let j = from; j < hi && spanBegin[j]! < e; j++) {
+        if (spanEnd[j] !== e) continue;
+        const bt = spanBt[j - lo]!;
+        if (f32(bt + nodeScore) === target) {
+          found = spanPiece[j]!;
+          foundBegin = spanBegin[j]!;
+          foundBt = bt;
+          foundScore = score[found]!;
+          break;
+        }
       }
+      if (found < 0) {
+        // The unknown node at e − 1 (it starts last among the nodes ending at e).
+        found = first;
+        foundBt = unkBt[e - 1]!;
+        foundScore = unk;
+      }
+      path.push(found);
+      e = foundBegin;
+      target = foundBt;
+      nodeScore = foundScore;
+      from = lo;
     }
     return path.reverse();
-  };
+  }
 
-  const prune = () => {
-    const unkScore = minScore() - UNK_PENALTY;
-    // 1. How each piece would be segmented without itself.
-    const alternatives = new Map<number, number[]>();
-    const removable = new Set<number>();
-    const own = { begin: [] as number[], length: [] as number[], piece: [] as number[] };
-    for (const id of order) {
-      const cps = codePoints(text[id]!);
-      if (cps.length === 1) continue;
-      own.begin.length = own.length.length = own.piece.length = 0;
-      findPieces(cps, trie, seedOf, cps.length, own);
-      const { begin: pb, length: pl, piece: pp } = own;
-      hasChar.fill(0, 0, cps.length);
-      for (let j = 0; j < pb.length; j++) if (pl[j] === 1 && alive[pp[j]!]) hasChar[pb[j]!] = 1;
-      const split = viterbi(cps.length, 0, pb.length, pb, pl, pp, true, unkScore);
-      if (!split) continue;
-      if (fwd[cps.length]! > score[id]!) removable.add(id);
-      else alternatives.set(
-        id,
-        split.map((p) => (p < 0 ? unkStandIn() : p)),
-      );
+  // Lattice and A* search arrays for one piece (at most maxPieceLength characters).
+  const maxNodes = opts.maxPieceLength * (opts.maxPieceLength + 1) + 2;
+  const nodeBegin = new Int32Array(maxNodes);
+  const nodeEnd = new Int32Array(maxNodes);
+  const nodeId = new Int32Array(maxNodes);
+  const nodeScore = new Float64Array(maxNodes);
+  const nodeBt = new Float64Array(maxNodes);
+  const beginStart = new Int32Array(opts.maxPieceLength + 2);
+  const endStart = new Int32Array(opts.maxPieceLength + 3);
+  const endFill = new Int32Array(opts.maxPieceLength + 3);
+  const endList = new Int32Array(maxNodes);
+  const BOS = 0;
+  const EOS = 1;
+  let hypNode = new Int32Array(1024);
+  let hypNext = new Int32Array(1024);
+  let hypFx = new Float64Array(1024);
+  let hypGx = new Float64Array(1024);
+  let heap = new Int32Array(1024);
+  let nHyp = 0;
+  let heapSize = 0;
+
+  /** A new hypothesis, pushed onto the agenda (std::priority_queue: push_heap with `fx <`). */
+  function pushHyp(node: number, next: number, fx: number, gx: number) {
+    if (nHyp === hypNode.length) {
+      const grow = <T extends Int32Array | Float64Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      hypNode = grow(hypNode);
+      hypNext = grow(hypNext);
+      hypFx = grow(hypFx);
+      hypGx = grow(hypGx);
+      heap = grow(heap);
+    }
+    hypNode[nHyp] = node;
+    hypNext[nHyp] = next;
+    hypFx[nHyp] = fx;
+    hypGx[nHyp] = gx;
+    let hole = heapSize++;
+    let parent = (hole - 1) >> 1;
+    while (hole > 0 && hypFx[heap[parent]!]! < fx) {
+      heap[hole] = heap[parent]!;
+      hole = parent;
+      parent = (hole - 1) >> 1;
+    }
+    heap[hole] = nHyp++;
+  }
+
+  /** The agenda's top, removed (std::pop_heap: libstdc++'s __adjust_heap, then __push_heap). */
+  function popHyp(): number {
+    const top = heap[0]!;
+    const len = --heapSize;
+    if (len > 0) {
+      const value = heap[len]!;
+      let hole = 0;
+      let child = 0;
+      while (child < (len - 1) >> 1) {
+        child = 2 * (child + 1);
+        if (hypFx[heap[child]!]! < hypFx[heap[child - 1]!]!) child--;
+        heap[hole] = heap[child]!;
+        hole = child;
+      }
+      if ((len & 1) === 0 && child === (len - 2) >> 1) {
+        child = 2 * (child + 1);
+        heap[hole] = heap[child - 1]!;
+        hole = child - 1;
+      }
+      const fx = hypFx[value]!;
+      let parent = (hole - 1) >> 1;
+      while (hole > 0 && hypFx[heap[parent]!]! < fx) {
+        heap[hole] = heap[parent]!;
+        hole = parent;
+        parent = (hole - 1) >> 1;
+      }
+      heap[hole] = value;
+    }
+    return top;
+  }
+
+  /**
+   * spm's Lattice::NBest(2) on piece `id`'s own lattice: A* from the end with the Viterbi score
+   * as heuristic, equal priorities in std::priority_queue's order. Returns the paths found (one
+   * or two), as lists of piece ids (unknown nodes as `first`).
+   */
+  function nbest2(id: number, unk: number, first: number): number[][] {
+    const n = pieceLen[id]!;
+    // The piece's own lattice: the spans inside one of its occurrences.
+    const w = pieceWord[id]!;
+    const hi = wordStart[w + 1]!;
+    let k = wordStart[w]!;
+    while (spanPiece[k] !== id) k++;
+    const at = spanBegin[k]!;
+    while (k > wordStart[w]! && spanBegin[k - 1] === at) k--;
+    // Nodes: 0 = BOS, 1 = EOS, then by start (pieces by length, then an unknown node).
+    let count = 2;
+    nodeBegin[BOS] = 0;
+    nodeEnd[BOS] = 0;
+    nodeScore[BOS] = 0;
+    nodeBegin[EOS] = n;
+    nodeEnd[EOS] = n;
+    nodeScore[EOS] = 0;
+    for (let b = 0; b < n; b++) {
+      beginStart[b] = count;
+      let single = false;
+      for (; k < hi && spanBegin[k] === at + b; k++) {
+        const len = spanEnd[k]! - spanBegin[k]!;
+        if (b + len > n) continue;
+        const pid = spanPiece[k]!;
+        nodeBegin[count] = b;
+        nodeEnd[count] = b + len;
+        nodeId[count] = pid;
+        nodeScore[count] = score[pid]!;
+        if (len === 1) single = true;
+        count++;
+      }
+      if (!single) {
+        nodeBegin[count] = b;
+        nodeEnd[count] = b + 1;
+        nodeId[count] = first;
+        nodeScore[count] = unk;
+        count++;
+      }
+    }
+    beginStart[n] = count;
+    // Nodes ending at each position, in insertion order (BOS ends at 0).
+    endStart.fill(0, 0, n + 2);
+    endStart[1] = 1;
+    for (let i = 2; i < count; i++) endStart[nodeEnd[i]! + 1]!++;
+    for (let e = 1; e <= n + 1; e++) endStart[e]! += endStart[e - 1]!;
+    endFill.set(endStart.subarray(0, n + 1));
+    endList[endFill[0]!++] = BOS;
+    for (let i = 2; i < count; i++) endList[endFill[nodeEnd[i]!]!++] = i;
+    // Viterbi: each node's best score from the start (spm's backtrace_score).
+    nodeBt[BOS] = 0;
+    for (let pos = 0; pos <= n; pos++) {
+      const r0 = pos < n ? beginStart[pos]! : EOS;
+      const r1 = pos < n ? beginStart[pos + 1]! : EOS + 1;
+      const e0 = endStart[pos]!;
+      const e1 = endStart[pos + 1]!;
+      for (let r = r0; r < r1; r++) {
+        const s = nodeScore[r]!;
+        let best = f32(nodeBt[endList[e0]!]! + s);
+        for (let j = e0 + 1; j < e1; j++) {
+          const v = f32(nodeBt[endList[j]!]! + s);
+          if (v > best) best = v;
+        }
+        nodeBt[r] = best;
+      }
+    }
+    // A*: hypotheses grow leftwards from EOS; priority fx = Viterbi score to the left + gx.
+    nHyp = 0;
+    heapSize = 0;
+    pushHyp(EOS, -1, nodeBt[EOS]!, 0);
+    const results: number[][] = [];
+    while (heapSize > 0) {
+      const top = popHyp();
+      const node = hypNode[top]!;
+      if (node === BOS) {
+        const p: number[] = [];
+        for (let h = hypNext[top]!; hypNext[h] !== -1; h = hypNext[h]!) p.push(nodeId[hypNode[h]!]!);
+        results.push(p);
+        if (results.length === 2) break;
+        continue;
+      }
+      const pos = nodeBegin[node]!;
+      const gx = hypGx[top]!;
+      for (let j = endStart[pos]!; j < endStart[pos + 1]!; j++) {
+        const l = endList[j]!;
+        pushHyp(l, top, f32(nodeBt[l]! + gx), f32(nodeScore[l]! + gx));
+      }
+    }
+    return results;
+  }
+
+  const desired = Math.floor(opts.vocabSize * 1.1);
+
+  /** spm's PruneSentencePieces (0.1.97). */
+  function prune() {
+    const size = order.length;
+    const unk = f32(minScore - UNK_PENALTY);
+    const first = order[0]!;
+    // 1. How each piece would be segmented without itself: its second-best path.
+    const removable = new Uint8Array(size);
+    const alternatives: (number[] | undefined)[] = new Array(size);
+    for (let i = 0; i < size; i++) {
+      const id = order[i]!;
+      if (pieceLen[id] === 1) continue; // one path only: always kept
+      const nbests = nbest2(id, unk, first);
+      if (nbests.length === 1) continue;
+      if (nbests[0]!.length >= 2) removable[i] = 1;
+      else if (nbests[0]!.length === 1) alternatives[i] = nbests[1]!;
     }
 
     // 2. Piece frequencies in the best segmentation of the corpus.
-    const freq = new Float64Array(seeds.length);
-    for (let w = 0; w < wordCounts.length; w++) {
-      const lo = spans.wordStart[w]!;
-      const hi = spans.wordStart[w + 1]!;
-      const n = wordLen[w]!;
-      markChars(lo, hi, n);
-      const path = viterbi(n, lo, hi, spans.begin, spans.length, spans.piece, false, unkScore);
-      for (const id of path ?? []) freq[id < 0 ? unkStandIn() : id]! += wordFreq[w]!;
+    const freq = new Float32Array(nSeeds);
+    let vsum = 0;
+    for (let w = 0; w < nWords; w++) {
+      const f = f32(wordFreq[w]!);
+      vsum = f32(vsum + f);
+      for (const id of viterbiWord(w, unk, first)) freq[id] += f;
     }
-    let sum = 0;
-    for (const id of order) sum += freq[id]!;
-    const logSum = Math.log(sum);
+    let sumD = 0;
+    for (const id of order) sumD += freq[id]!;
+    const sum = f32(sumD);
+    const logSum = f32(Math.log(sum));
 
     // 3. The likelihood lost by removing each piece (its uses go to its replacement).
-    const kept: number[] = [];
-    const candidates: [number, number, number][] = []; // [position in order, id, loss]
-    order.forEach((id, pos) => {
-      if (freq[id] === 0 || removable.has(id)) return;
-      const alt = alternatives.get(id);
+    const kept = new IntList(size);
+    const candPos: number[] = [];
+    const candLoss: number[] = [];
+    for (let i = 0; i < size; i++) {
+      const id = order[i]!;
+      const fi = freq[id]!;
+      if (fi === 0 || removable[i]) continue;
+      const alt = alternatives[i];
       if (!alt || alt.length === 0) {
         kept.push(id);
-        return;
+        continue;
       }
-      const f = freq[id]!;
-      const logProb = Math.log(f) - logSum;
-      const logSumAlt = Math.log(sum + f * (alt.length - 1));
+      const F = f32(fi / vsum);
+      const logProb = f32(Math.log(fi) - logSum);
+      // spm 0.1.97: alternatives.size() is the number of pieces, not this piece's alternatives.
+      const logSumAlt = f32(Math.log(f32(sum + f32(fi * f32(size - 1)))));
       let logProbAlt = 0;
-      for (const a of alt) logProbAlt += Math.log(freq[a]! + f) - logSumAlt;
-      candidates.push([pos, id, (f / totalFreq) * (logProb - logProbAlt)]);
-    });
-    candidates.sort((a, b) => b[2] - a[2] || a[0] - b[0]);
-    const prunedSize = Math.max(desired, Math.floor(SHRINKING_FACTOR * order.length));
-    for (const [, id] of candidates) {
-      if (kept.length >= prunedSize) break;
-      kept.push(id);
+      for (const a of alt) logProbAlt = f32(logProbAlt + (Math.log(f32(freq[a]! + fi)) - logSumAlt));
+      candPos.push(i);
+      candLoss.push(f32(F * f32(logProb - logProbAlt)));
     }
-    const keep = new Set(kept);
-    for (const id of order) if (!keep.has(id)) alive[id] = 0;
-    order = kept;
-  };
+    const byLoss = Array.from(candPos.keys()).sort((a, b) => candLoss[b]! - candLoss[a]! || a - b);
+    const prunedSize = Math.max(desired, Math.trunc(f32(SHRINKING_FACTOR * f32(size))));
+    for (const c of byLoss) {
+      if (kept.length === prunedSize) break;
+      kept.push(order[candPos[c]!]!);
+    }
+    setPieces(kept.view().slice());
+    rebuildSpans(false);
+  }
 
-  const desired = Math.floor(opts.vocabSize * 1.1);
   for (let round = 1; ; round++) {
-    for (let i = 0; i < SUB_ITERATIONS; i++) mStep(eStep());
+    for (let i = 0; i < SUB_ITERATIONS; i++) {
+      eStep();
+      mStep();
+    }
     // Rounds still to go at 25% per round (the first M-step already removes most seeds).
     const left = Math.max(0, Math.ceil(Math.log(desired / order.length) / Math.log(SHRINKING_FACTOR)));
     progress?.('EM rounds', round, round + left);
@@ -452,26 +843,25 @@ export function trainUnigram(
     prune();
   }
 
-  // Every character is kept; then the best-scoring pieces fill the vocabulary.
-  const pieceIds = new Map(text.map((p, i) => [p, i]));
+  // spm's FinalizeSentencePieces: every character (absent ones just below the lowest score,
+  // frequent ones first), then the best-scoring pieces.
+  const current = new Map<string, number>();
+  for (const id of order) current.set(text[id]!, score[id]!);
   const final = new Map<string, number>();
-  const lowest = minScore();
   let penalty = 0;
   for (const [c] of requiredChars) {
     const ch = String.fromCodePoint(c);
-    const id = pieceIds.get(ch);
-    if (id !== undefined && alive[id]) final.set(ch, score[id]!);
+    const s = current.get(ch);
+    if (s !== undefined) final.set(ch, s);
     else {
-      // Frequent characters get the smaller penalty, so that no two share a score.
-      final.set(ch, lowest + penalty);
-      penalty += 0.0001;
+      final.set(ch, f32(minScore + penalty));
+      penalty = f32(penalty + SCORE_PENALTY_DELTA);
     }
   }
   const target = opts.vocabSize - metaCount;
-  const byScore = order.map((id): [string, number] => [text[id]!, score[id]!]).sort(byScoreThenText);
-  for (const [p, s] of byScore) {
+  for (const [p, s] of [...current].sort(byScoreThenText)) {
     if (final.has(p)) continue;
-    if (final.size >= target) break;
+    if (final.size === target) break;
     final.set(p, s);
   }
   return [...final].sort(byScoreThenText);

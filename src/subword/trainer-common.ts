@@ -8,7 +8,7 @@ import { UserError } from '../errors.ts';
 import { nmtNfkcCharsmapBlob } from '../text/normalize.ts';
 import { mulberry32 } from '../util/random.ts';
 import { PieceType, type ModelProto, type TrainerSpec } from './model-proto.ts';
-import { DEFAULT_WHITESPACE, SPACE_SYMBOL, normalizeForModel } from './normalize.ts';
+import { DEFAULT_WHITESPACE, normalizeForModel } from './normalize.ts';
 import { Script, scriptOf } from './unicode-script.ts';
 
 /** U+2581 `▁`: a space inside pieces. */
@@ -41,6 +41,26 @@ export interface TrainerOptions {
 
 /** Reports progress of the long phases: `done` out of `total` steps of `phase`. */
 export type TrainProgress = (phase: string, done: number, total: number) => void;
+
+/**
+ * Compare two strings by code points, as C++ compares their UTF-8 bytes (std::string's `<`).
+ * JavaScript's `<` compares UTF-16 code units, which orders U+E000–U+FFFF after astral
+ * characters; this does not.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codeUnitRank(x) - codeUnitRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** Surrogates (astral characters) sort after U+E000–U+FFFF, as their code points do. */
+function codeUnitRank(u: number): number {
+  return u < 0xd800 ? u : u < 0xe000 ? u + 0x2000 : u - 0x800;
+}
 
 /** Code points of a string. */
 export function codePoints(s: string): number[] {
@@ -141,6 +161,7 @@ const utf8 = new TextEncoder();
 
 /** Replace every occurrence of a special piece by the boundary character (spm's GlobalReplace). */
 function maskSpecialPieces(text: string, pieces: string[]): string {
+  if (!text.includes('<') && pieces.every((p) => p.startsWith('<'))) return text;
   if (!pieces.some((p) => text.includes(p))) return text;
   let out = '';
   let i = 0;
@@ -186,16 +207,25 @@ export function loadSentences(lines: string[], opts: TrainerOptions, meta: Map<n
     if (s.length > 0) normalized.push(s);
   }
 
-  const counts = new Map<number, number>();
+  // Character counts: an array for the Basic Multilingual Plane, a Map for the rest.
+  const bmp = new Float64Array(0x10000);
+  const astral = new Map<number, number>();
   let all = 0;
   for (const s of normalized) {
-    for (const c of codePoints(s)) {
-      if (c === 0) continue;
-      counts.set(c, (counts.get(c) ?? 0) + 1);
+    for (let i = 0; i < s.length; i++) {
+      const c = s.codePointAt(i)!;
+      if (c > 0xffff) {
+        i++;
+        astral.set(c, (astral.get(c) ?? 0) + 1);
+      } else if (c !== 0) bmp[c]!++;
+      else continue;
       all++;
     }
   }
-  const byFrequency = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  const counts: [number, number][] = [];
+  for (let c = 0; c < 0x10000; c++) if (bmp[c]! > 0) counts.push([c, bmp[c]!]);
+  counts.push(...astral);
+  const byFrequency = counts.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
   const requiredChars: [number, number][] = [];
   let covered = 0;
   // spm compares in float32; so do we, so that coverage 1.0 keeps every character.
@@ -205,13 +235,14 @@ export function loadSentences(lines: string[], opts: TrainerOptions, meta: Map<n
     covered += n;
     if (c !== BOUNDARY_CHAR) requiredChars.push([c, n]);
   }
-  const alphabet = new Set(requiredChars.map(([c]) => c));
   const metaCount = meta.size;
   if (requiredChars.length + metaCount > opts.vocabSize) {
     throw new UserError(
       `subword.vocab_size: ${opts.vocabSize} is smaller than the alphabet (${requiredChars.length} characters + ${metaCount} special pieces); increase it or lower subword.character_coverage`,
     );
   }
+  if (requiredChars.length === byFrequency.length) return { sentences: normalized, requiredChars };
+  const alphabet = new Set(requiredChars.map(([c]) => c));
   const sentences = normalized.map((s) => {
     const cps = codePoints(s);
     let rare = false;
@@ -226,23 +257,93 @@ export function loadSentences(lines: string[], opts: TrainerOptions, meta: Map<n
   return { sentences, requiredChars };
 }
 
+/** The distinct words of the sentences, in order of first appearance, with their counts. */
+export interface WordTable {
+  words: string[];
+  /** How often each word is followed by another word (`▁`), and how often it ends a sentence. */
+  beforeSpace: number[];
+  atEnd: number[];
+}
+
 /**
- * spm's SplitIntoWords: a new word starts at every `▁` (and at the start). Returns the distinct
- * words with their frequencies, most frequent first, then in string order (spm's Sorted).
+ * spm's SplitIntoWords on every sentence: a new word starts at every `▁` (and at the start).
+ * Words are found in an open-addressing table hashed on their UTF-16 units, so that only new
+ * words become strings (a Map would need a substring per word token).
  */
-export function countWords(sentences: string[]): [string, number][] {
-  const counts = new Map<string, number>();
+export function tableWords(sentences: string[]): WordTable {
+  const words: string[] = [];
+  const beforeSpace: number[] = [];
+  const atEnd: number[] = [];
+  let slots = new Int32Array(1 << 12).fill(-1);
+  let hashes: number[] = [];
+  const place = (h: number, id: number) => {
+    const mask = slots.length - 1;
+    let k = h & mask;
+    while (slots[k] !== -1) k = (k + 1) & mask;
+    slots[k] = id;
+  };
   for (const s of sentences) {
     let start = 0;
-    for (let i = 1; i <= s.length; i++) {
-      if (i === s.length || s[i] === SPACE_SYMBOL) {
-        const w = s.slice(start, i);
-        counts.set(w, (counts.get(w) ?? 0) + 1);
+    let h = 0x811c9dc5;
+    for (let i = 0; i <= s.length; i++) {
+      const u = i < s.length ? s.charCodeAt(i) : -1;
+      if (i > start && (u === -1 || u === 0x2581)) {
+        // The word s[start, i): find it (hash h) or add it.
+        const len = i - start;
+        const mask = slots.length - 1;
+        let k = h & mask;
+        let id = -1;
+        for (;;) {
+          const cand = slots[k]!;
+          if (cand === -1) break;
+          if (hashes[cand] === h) {
+            const w = words[cand]!;
+            if (w.length === len) {
+              let same = true;
+              for (let j = 0; j < len; j++) {
+                if (w.charCodeAt(j) !== s.charCodeAt(start + j)) {
+                  same = false;
+                  break;
+                }
+              }
+              if (same) {
+                id = cand;
+                break;
+              }
+            }
+          }
+          k = (k + 1) & mask;
+        }
+        if (id < 0) {
+          id = words.length;
+          words.push(s.slice(start, i));
+          hashes.push(h);
+          beforeSpace.push(0);
+          atEnd.push(0);
+          if (2 * words.length > slots.length) {
+            slots = new Int32Array(slots.length * 2).fill(-1);
+            for (let j = 0; j < words.length; j++) place(hashes[j]!, j);
+          } else slots[k] = id;
+        }
+        if (u === -1) atEnd[id]!++;
+        else beforeSpace[id]!++;
         start = i;
+        h = 0x811c9dc5;
       }
+      h = Math.imul(h ^ u, 0x01000193);
     }
   }
-  return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  hashes = [];
+  return { words, beforeSpace, atEnd };
+}
+
+/**
+ * The distinct words with their frequencies, most frequent first, then in code point order
+ * (spm's SplitSentencesByWhitespace: Sorted, which compares UTF-8 bytes).
+ */
+export function countWords(sentences: string[]): [string, number][] {
+  const { words, beforeSpace, atEnd } = tableWords(sentences);
+  return words.map((w, i): [string, number] => [w, beforeSpace[i]! + atEnd[i]!]).sort((a, b) => b[1] - a[1] || compareCodePoints(a[0], b[0]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -327,22 +428,78 @@ export function buildModel(opts: TrainerOptions, meta: Map<number, MetaPiece>, t
   };
 }
 
-/** A float as C++'s `ostream << float` prints it (%g, 6 significant digits), as in spm's .vocab. */
-function formatScore(x: number): string {
-  if (Object.is(x, -0)) return '-0';
-  if (x === 0) return '0';
-  const exp = Math.floor(Math.log10(Math.abs(Number(x.toPrecision(6)))));
-  if (exp < -4 || exp >= 6) {
-    const [mant, e] = x.toExponential(5).split('e') as [string, string];
-    const m = mant.includes('.') ? mant.replace(/0+$/, '').replace(/\.$/, '') : mant;
-    const en = Number(e);
-    return `${m}e${en < 0 ? '-' : '+'}${String(Math.abs(en)).padStart(2, '0')}`;
+/**
+ * A number as C's `%g` prints it (6 significant digits, trailing zeros dropped), which is how
+ * spm_export_vocab and spm_train write scores (`ostream << float`). The decimal digits come from
+ * the exact binary value, rounded half to even as glibc does, so −8.953125 is "-8.95312" — not
+ * "-8.95313" as JavaScript's toFixed/toPrecision (half away from zero) would print it.
+ */
+export function formatG(x: number, precision = 6): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  if (x === 0) return `${sign}0`;
+  // JavaScript rounds the exact value half away from zero, which differs from half to even only
+  // on an exact tie: take its digits unless the digits after them are 5000…
+  const a = Math.abs(x);
+  const long = a.toExponential(19);
+  if (long[precision + 1] !== '5' || !/^0+$/.test(long.slice(precision + 2, 21))) {
+    const short = a.toExponential(precision - 1);
+    const e = short.indexOf('e');
+    return formatDigits(sign, short[0]! + short.slice(2, e), Number(short.slice(e + 1)), precision);
   }
-  const fixed = x.toFixed(Math.max(0, 5 - exp));
-  return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
+  // |x| = digits × 10^q exactly.
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, Math.abs(x));
+  const hi = view.getUint32(0);
+  const bits = view.getUint32(4);
+  const biased = (hi >>> 20) & 0x7ff;
+  let mantissa = (BigInt(hi & 0xfffff) << 32n) | BigInt(bits);
+  let e2 = -1074;
+  if (biased !== 0) {
+    mantissa |= 1n << 52n;
+    e2 = biased - 1075;
+  }
+  let digits = e2 >= 0 ? mantissa << BigInt(e2) : mantissa * 5n ** BigInt(-e2);
+  let q = e2 >= 0 ? 0 : e2;
+  let text = digits.toString();
+  // Round to `precision` significant digits, half to even (ties are exact here).
+  let exponent = text.length - 1 + q;
+  if (text.length > precision) {
+    const divisor = 10n ** BigInt(text.length - precision);
+    let kept = digits / divisor;
+    const rest = digits % divisor;
+    const half = divisor / 2n;
+    if (rest > half || (rest === half && kept % 2n === 1n)) kept += 1n;
+    q += text.length - precision;
+    digits = kept;
+    text = digits.toString();
+    if (text.length > precision) {
+      // 999999.5 → 1000000: one digit more, one place up.
+      text = text.slice(0, precision);
+      q += 1;
+    }
+    exponent = text.length - 1 + q;
+  }
+  return formatDigits(sign, text, exponent, precision);
+}
+
+/** %g from the rounded significant digits (d.ddddd × 10^exponent). */
+function formatDigits(sign: string, text: string, exponent: number, precision: number): string {
+  const significant = text.padEnd(precision, '0');
+  const trim = (s: string) => (s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s);
+  if (exponent >= -4 && exponent < precision) {
+    // Style f with precision − 1 − exponent decimals.
+    let out: string;
+    if (exponent >= 0) out = `${significant.slice(0, exponent + 1)}.${significant.slice(exponent + 1)}`;
+    else out = `0.${'0'.repeat(-exponent - 1)}${significant}`;
+    return sign + trim(out);
+  }
+  const mant = trim(`${significant[0]}.${significant.slice(1)}`);
+  return `${sign}${mant}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
 }
 
 /** The `.vocab` text spm writes next to a model: `piece<TAB>score` per line, in id order. */
 export function formatVocab(model: ModelProto): string {
-  return model.pieces.map((p) => `${p.piece}\t${formatScore(Math.fround(p.score))}\n`).join('');
+  return model.pieces.map((p) => `${p.piece}\t${formatG(Math.fround(p.score))}\n`).join('');
 }

@@ -36,16 +36,24 @@ export const Script = {
 } as const;
 
 const SCRIPT_TESTS = SCRIPT_NAMES.map((name) => new RegExp(`^\\p{Script=${name}}$`, 'u'));
-const cache = new Map<number, number>();
+/** Scripts of the Basic Multilingual Plane, looked up once each (−1: not yet); a Map for the rest. */
+const bmp = new Int16Array(0x10000).fill(-1);
+const astral = new Map<number, number>();
+
+function lookUp(cp: number): number {
+  const ch = String.fromCodePoint(cp);
+  const s = SCRIPT_TESTS.findIndex((re) => re.test(ch));
+  return s < 0 ? Script.Common : s;
+}
 
 /** The script id of code point `cp`; characters JavaScript does not place count as Common, as in spm. */
 export function scriptOf(cp: number): number {
-  let s = cache.get(cp);
-  if (s === undefined) {
-    const ch = String.fromCodePoint(cp);
-    s = SCRIPT_TESTS.findIndex((re) => re.test(ch));
-    if (s < 0) s = Script.Common;
-    cache.set(cp, s);
+  if (cp < 0x10000) {
+    let s = bmp[cp]!;
+    if (s < 0) s = bmp[cp] = lookUp(cp);
+    return s;
   }
+  let s = astral.get(cp);
+  if (s === undefined) astral.set(cp, (s = lookUp(cp)));
   return s;
 }
