@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EvalConfig } from '../config/schema.ts';
 import { readLines } from '../data/lines.ts';
+import { UserError } from '../errors.ts';
 import { LAYOUT, type RunDir } from '../run/rundir.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import type { Logger } from '../util/log.ts';
@@ -146,7 +147,9 @@ export async function evaluateRun(run: RunDir, opts: EvaluateRunOptions = {}): P
     opts.log,
   );
   const file = run.path(LAYOUT.scores, `${split}.json`);
-  writeJsonAtomic(file, report);
+  // A perplexity written there before (`mt eval --perplexity`) stays: it is not computed here.
+  const previous = readScoresFile(file);
+  writeJsonAtomic(file, previous?.perplexity !== undefined ? { ...report, perplexity: previous.perplexity } : report);
   // The test split's BLEU by source length: what `mt plot length --runs RUN` draws.
   const byLength = split === 'test' ? writeLengthScores(run.root, report) : undefined;
   const scores = report.systems[0]!.scores;
@@ -159,4 +162,49 @@ export async function evaluateRun(run: RunDir, opts: EvaluateRunOptions = {}): P
   };
   run.recordStage('eval', { ...record });
   return { report, file, byLength };
+}
+
+/**
+ * The `perplexity` field of scores/<split>.json (`mt eval --run DIR --perplexity`): per target
+ * subword token of the run's own target subword model, eos included, no label smoothing.
+ */
+export interface PerplexityScore {
+  /** exp(nll): perplexity per target subword token. */
+  value: number;
+  /** Mean negative log-likelihood per target token, in nats. */
+  nll: number;
+  /** Target subword tokens counted (each sentence's eos included). */
+  tokens: number;
+  /** The checkpoint scored: its folder, relative to the run directory when inside it. */
+  checkpoint: string;
+  step: number;
+}
+
+/** scores/<split>.json as an object, or undefined when there is none (or it is not a JSON object). */
+function readScoresFile(file: string): Record<string, unknown> | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Add (or replace) `perplexity` in RUN/scores/<split>.json, keeping every other field the file
+ * has (the BLEU/chrF/TER report of `mt eval --run`); atomic. Returns the file.
+ */
+export function writePerplexityScore(run: RunDir, split: string, score: PerplexityScore): string {
+  const file = run.path(LAYOUT.scores, `${split}.json`);
+  const existing = readScoresFile(file);
+  // Never replace a file that cannot be read back with one holding the perplexity alone.
+  if (existing === undefined && fs.existsSync(file)) throw new UserError(`${file}: not a JSON object; move it aside to write the perplexity`);
+  writeJsonAtomic(file, { ...(existing ?? {}), perplexity: score });
+  return file;
 }

@@ -11,8 +11,17 @@ import type { SubwordPair } from '../subword/types.ts';
 import { disposeBatch, makeBatch, type Pair, type SpecialIds } from './batching.ts';
 import { labelSmoothedLoss } from './loss.ts';
 
-/** Per-token negative log-likelihood (no label smoothing) and its perplexity. */
-export function validationLoss(model: NmtModel, pairs: Pair[], batches: number[][], ids: SpecialIds): { loss: number; ppl: number } {
+/**
+ * Per-token negative log-likelihood (no label smoothing) and its perplexity, with the totals they
+ * come from: `nll` summed in nats over `tokens` target tokens (each target's eos included).
+ * What training validates with and `mt eval --perplexity` (src/train/perplexity.ts) reuses.
+ */
+export function validationLoss(
+  model: NmtModel,
+  pairs: Pair[],
+  batches: number[][],
+  ids: SpecialIds,
+): { loss: number; ppl: number; nll: number; tokens: number } {
   let nll = 0;
   let tokens = 0;
   for (const indices of batches) {
@@ -28,7 +37,7 @@ export function validationLoss(model: NmtModel, pairs: Pair[], batches: number[]
     tokens += k!;
   }
   const loss = nll / Math.max(tokens, 1);
-  return { loss, ppl: Math.exp(loss) };
+  return { loss, ppl: Math.exp(loss), nll, tokens };
 }
 
 /**

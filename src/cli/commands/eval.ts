@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
+import type { BackendName } from '../../backend/names.ts';
 import { EvalSchema } from '../../config/sections/eval.ts';
 import type { EvalConfig } from '../../config/schema.ts';
 import { UserError } from '../../errors.ts';
@@ -14,13 +15,14 @@ import { DEFAULT_RANDOMIZATION_TRIALS, type EvalOptions, type EvalReport } from 
 import { explainMetrics } from '../../metrics/explain.ts';
 import { formatEvalReport, formatScoresOnly, formatSentenceScores, SACREBLEU_WIDTH, TABLE_WIDTH } from '../../metrics/format.ts';
 import { BLEU_SMOOTH_METHODS, type BleuSmoothMethod } from '../../metrics/bleu.ts';
-import { evaluateFiles, evaluateRun, evaluateSentenceFiles } from '../../metrics/run.ts';
+import { evaluateFiles, evaluateRun, evaluateSentenceFiles, writePerplexityScore } from '../../metrics/run.ts';
 import { BLEU_TOKENIZERS, type BleuTokenizerName } from '../../metrics/tokenizers.ts';
 import { METRIC_IDS, type MetricId } from '../../metrics/types.ts';
 import { runVectorsCase, VectorsCaseSchema, type SacrebleuOptions } from '../../metrics/vectors.ts';
 import type { Logger } from '../../util/log.ts';
 import { LAYOUT, RunDir } from '../../run/rundir.ts';
-import { loggerFor } from '../common.ts';
+import { perplexityScore, runPerplexity } from '../../train/perplexity.ts';
+import { loggerFor, type GlobalOptions } from '../common.ts';
 
 interface EvalFlags {
   input?: string[];
@@ -55,6 +57,8 @@ interface EvalFlags {
   scoreOnly?: boolean;
   explain?: boolean;
   vectorsCase?: boolean;
+  perplexity?: boolean;
+  checkpoint?: string;
 }
 
 /**
@@ -268,6 +272,32 @@ function vectorsCase(): unknown {
   }
 }
 
+/** `--run DIR --perplexity`: a checkpoint's perplexity on a split, printed and added to scores/<split>.json. */
+async function perplexity(flags: EvalFlags, refs: string[], command: Command, log: Logger): Promise<void> {
+  if (!flags.run) throw new UserError('--perplexity needs a run directory: --run DIR');
+  if (flags.input || refs.length > 0 || flags.sentenceLevel || flags.explain) {
+    throw new UserError('--perplexity scores the run\'s model on data/<split>.{src,tgt}: it takes no -i, -r, -sl or --explain');
+  }
+  const run = RunDir.open(flags.run);
+  const backend = command.optsWithGlobals<GlobalOptions>().backend;
+  const report = await runPerplexity(run, {
+    split: flags.split,
+    checkpoint: flags.checkpoint,
+    backend: backend && backend !== 'auto' ? (backend as BackendName) : undefined,
+    warn: (m) => log.warn(m),
+  });
+  const file = writePerplexityScore(run, report.split, perplexityScore(report));
+  log.info(`perplexity written to ${file}`);
+  const kept = report.dropped > 0 ? `${report.pairs} of ${report.lines} pairs; ${report.dropped} longer than train.max_len left out, as in validation` : `${report.pairs} pairs`;
+  const text = [
+    `${report.split} perplexity: ${report.perplexity.toFixed(4)} per target subword token`,
+    `NLL:        ${report.nll.toFixed(6)} nats per token (total ${report.nll_total.toFixed(3)})`,
+    `tokens:     ${report.tokens} target subword tokens, eos included (${kept})`,
+    `checkpoint: ${report.checkpoint.path}, step ${report.checkpoint.step} (${report.checkpoint.why})`,
+  ].join('\n');
+  log.result({ ...report, file }, text);
+}
+
 export function registerEval(program: Command): void {
   const cmd = new EvalCommand('eval')
     .description('score translations with BLEU, chrF, chrF++ and TER (sacreBLEU-exact), with confidence intervals, significance tests and length buckets')
@@ -279,6 +309,8 @@ export function registerEval(program: Command): void {
     .option('--split <name>', 'the split to score with --run', 'test')
     .option('-m, --metrics <names...>', `from ${METRIC_IDS.join(',')}, comma- or space-separated (default: config eval.metrics)`)
     .option('--explain', 'explain what each metric measures and when it misleads, with this evaluation\'s numbers when files are given')
+    .option('--perplexity', "with --run: the teacher-forced perplexity of a checkpoint on data/<split>.{src,tgt}, per target subword token; added to scores/<split>.json")
+    .option('--checkpoint <which>', "with --perplexity: 'best', 'last' or a checkpoint folder (default: best if validated, else last)")
     .option('--vectors-case', 'read one sacreBLEU vectors test case (JSON) on stdin and print {metric: result} as JSON (see docs/metrics.md)')
     .optionsGroup('sacreBLEU metric options (names and meanings as in sacrebleu 2.6.0):')
     .addOption(new Option('--tokenize <name>', 'BLEU tokenizer, also -tok (default: config eval.tokenize, 13a)').choices([...BLEU_TOKENIZERS]))
@@ -315,6 +347,11 @@ export function registerEval(program: Command): void {
         return;
       }
       const refs = [...positional, ...(flags.ref ?? [])];
+      if (flags.perplexity) {
+        await perplexity(flags, refs, command, log);
+        return;
+      }
+      if (flags.checkpoint !== undefined) throw new UserError('--checkpoint goes with --perplexity (scoring translations takes no checkpoint)');
       const run = flags.run && !flags.sentenceLevel ? RunDir.open(flags.run) : undefined;
       if (!run && !flags.input && refs.length === 0 && flags.explain && !flags.sentenceLevel) {
         log.result({ explanation: explainMetrics() }, explainMetrics());
