@@ -379,7 +379,7 @@ class Trainer:
         moments, updates = mt_torch.optimizer_moments(self.optimizer, self.model)
         training = {**self.state, "data": self.stream.position(), "schedule": self.schedule.state(),
                     "optimizer": {"type": self.t["optimizer"], "updates": updates}, "elapsed_s": rnd(self.elapsed(), 1),
-                    "cpu_s": rnd(cpu, 1), "train_config": self.t}
+                    "cpu_s": rnd(cpu, 3), "train_config": self.t}
         d = ck.write(self.run_dir, self.model.mt_state_dict(), training, optimizer=moments, validation=validation, best=is_best,
                      keep_last=self.t["keep_last"], src_vocab=self.vocab.src_size, tgt_vocab=self.vocab.tgt_size,
                      model=self.cfg["model"], written_by=f"mt_torch {mt_torch.__version__} (torch {torch.__version__}, "

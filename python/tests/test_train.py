@@ -68,7 +68,8 @@ class TrainTest(unittest.TestCase):
         run_train("--run", run, "--max-steps", "50", "--valid-every", "5")
         after = ck.read(os.path.join(run, "checkpoints", "step-000050")).state["training"]
         self.assertEqual(after["schedule"]["steps"], 50)
-        self.assertGreater(after["cpu_s"], state["training"]["cpu_s"], "CPU time carries over a resume")
+        # Carried over, not restarted from 0 (ten tiny steps may add less than the rounding).
+        self.assertGreaterEqual(after["cpu_s"], state["training"]["cpu_s"], "CPU time carries over a resume")
         self.assertEqual([r["step"] for r in metrics(run) if r["kind"] == "train"], [10, 20, 30, 40, 50])
 
         # load/save: the module of step 50, saved again as step 51, reads back the same.
