@@ -3,7 +3,7 @@
  * (dropping leading/trailing/repeated spaces, the dummy prefix, `▁` escaping), used when training
  * and encoding.
  */
-import { decodeCharsmap, nmtNfkcCharsmapBlob, NO_SYMBOLS, type Charsmap, type SymbolMatcher } from '../text/normalize.ts';
+import { decodeCharsmap, lastPrefixValue, longestPrefix, nmtNfkcCharsmapBlob, NO_SYMBOLS, type Charsmap, type SymbolMatcher } from '../text/normalize.ts';
 
 /** U+2581, which spm writes for a space inside pieces. */
 export const SPACE_SYMBOL = '\u2581';
@@ -82,22 +82,8 @@ export function normalizeForModel(
       end = pos + sym;
       pos = end;
     } else {
-      // darts-clone commonPrefixSearch, keeping the longest hit (as src/text/normalize.ts).
-      let unit = units[0]!;
-      let id = (unit >>> 10) << ((unit & 0x200) >>> 6);
-      let hit = 0;
-      let value = 0;
-      for (let i = pos; i < length; i++) {
-        const c = bytes[i]!;
-        id ^= c;
-        unit = units[id] ?? 0;
-        if ((unit & 0x800000ff) >>> 0 !== c) break;
-        id ^= (unit >>> 10) << ((unit & 0x200) >>> 6);
-        if (unit & 0x100) {
-          hit = i + 1 - pos;
-          value = units[id]! & 0x7fffffff;
-        }
-      }
+      const hit = longestPrefix(units, bytes, pos, length);
+      const value = lastPrefixValue();
       if (hit > 0) {
         src = replacements;
         start = value;

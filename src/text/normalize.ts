@@ -49,7 +49,7 @@ function nmtNfkcCharsmap(): Charsmap {
  * its value in `hitValue` (no allocation: this runs once per character of every corpus line).
  */
 let hitValue = 0;
-function longestPrefix(units: Uint32Array, bytes: Uint8Array, pos: number, end: number): number {
+export function longestPrefix(units: Uint32Array, bytes: Uint8Array, pos: number, end: number): number {
   // darts-clone unit layout: bit 8 = has leaf, bits 0..7 (+ bit 31) = label, offset packed above bit 9.
   let unit = units[0]!;
   let id = (unit >>> 10) << ((unit & 0x200) >>> 6);
@@ -66,6 +66,11 @@ function longestPrefix(units: Uint32Array, bytes: Uint8Array, pos: number, end: 
     }
   }
   return best;
+}
+
+/** The value of the key longestPrefix() last found. */
+export function lastPrefixValue(): number {
+  return hitValue;
 }
 
 /** Byte length of the UTF-8 character starting with byte `b` (input is always valid UTF-8 here). */
