@@ -20,7 +20,7 @@
  */
 import { UserError } from '../errors.ts';
 import { CxxHashMapOrder } from './cxx-hash-map.ts';
-import { UNK_CHAR, codePoints, compareCodePoints, countWords, isValidPiece, type TrainProgress, type TrainerOptions } from './trainer-common.ts';
+import { UNK_CHAR, codePoints, compareCodePoints, countWords, grownTo, isValidPiece, type TrainProgress, type TrainerOptions } from './trainer-common.ts';
 
 const UPDATE_INTERVAL = 100;
 const MIN_ACTIVE = 1000;
@@ -110,11 +110,7 @@ export function trainBpe(
   function newSymbol(): number {
     if (nSymbols === cap) {
       cap *= 2;
-      const grow = <T extends Int32Array | Float64Array | Uint8Array | Uint32Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(cap);
-        b.set(a);
-        return b;
-      };
+      const grow = <T extends Int32Array | Float64Array | Uint8Array | Uint32Array>(a: T): T => grownTo(a, cap);
       left = grow(left);
       right = grow(right);
       freq = grow(freq);

@@ -30,7 +30,7 @@
  * of the whole text), which also yields spm's node order; each word's lattice (which seed pieces
  * occur where) is found once and only shrinks as pieces go; forward–backward works per position.
  */
-import { UNK_CHAR, WS_CHAR, compareCodePoints, tableWords, validPrefixLength, type TrainProgress, type TrainerOptions } from './trainer-common.ts';
+import { UNK_CHAR, WS_CHAR, compareCodePoints, grownTo, tableWords, validPrefixLength, type TrainProgress, type TrainerOptions } from './trainer-common.ts';
 
 const SEED_SIZE = 1_000_000;
 const SHRINKING_FACTOR = Math.fround(0.75);
@@ -616,11 +616,7 @@ export function trainUnigram(
   /** A new hypothesis, pushed onto the agenda (std::priority_queue: push_heap with `fx <`). */
   function pushHyp(node: number, next: number, fx: number, gx: number) {
     if (nHyp === hypNode.length) {
-      const grow = <T extends Int32Array | Float64Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
-        b.set(a);
-        return b;
-      };
+      const grow = <T extends Int32Array | Float64Array>(a: T): T => grownTo(a, a.length * 2);
       hypNode = grow(hypNode);
       hypNext = grow(hypNext);
       hypFx = grow(hypFx);

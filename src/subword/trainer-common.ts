@@ -503,3 +503,10 @@ function formatDigits(sign: string, text: string, exponent: number, precision: n
 export function formatVocab(model: ModelProto): string {
   return model.pieces.map((p) => `${p.piece}\t${formatG(Math.fround(p.score))}\n`).join('');
 }
+
+/** A typed array of `length` elements (≥ a.length) holding a's values first: the trainers' growing tables. */
+export function grownTo<T extends Int32Array | Float64Array | Uint8Array | Uint32Array>(a: T, length: number): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  b.set(a);
+  return b;
+}
