@@ -8,7 +8,8 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.ts';
 import { ModelSchema } from '../src/config/sections/model.ts';
-import { logSoftmax, logSumExp, matMulLast, StepMatMul, tanh } from '../src/models/common/ops.ts';
+import { logSoftmax, logSumExp, matMulLast, rowMean, StepMatMul, tanh } from '../src/models/common/ops.ts';
+import { dropoutMask, ModelRng } from '../src/models/common/random.ts';
 import { modelFacts } from '../src/models/facts.ts';
 import { createModel } from '../src/models/index.ts';
 import { TINY_MODELS } from './train-fixture.ts';
@@ -80,6 +81,49 @@ describe('ops (src/models/common/ops.ts)', () => {
     assert.ok(maxDiff(shared.value, plain.value) < 1e-6);
     assert.ok(maxDiff(shared.grads[w.name]!, plain.grads[w.name]!) < 1e-6);
     w.dispose();
+  });
+
+  it('StepMatMul keeps its transposes through a time step\'s own tidy and frees them when the pass ends', () => {
+    const w = tf.variable(tf.randomNormal([5, 5], 0, 0.5, 'float32', 21), true, 'ops-test/w2') as tf.Variable<tf.Rank.R2>;
+    const h0 = tf.randomNormal([2, 5], 0, 1, 'float32', 22);
+    const steps = new StepMatMul();
+    const before = tf.memory().numTensors;
+    const grads = tf.variableGrads(() => steps.pass(true, () => {
+      let h = h0;
+      // Each step in its own tidy, as runCell and the attention decoder run them.
+      for (let t = 0; t < 3; t++) h = tf.tidy(() => tanh(steps.apply(h, w)));
+      return tf.sum(h) as tf.Scalar;
+    }), [w]);
+    const plain = tf.variableGrads(() => {
+      let h = h0;
+      for (let t = 0; t < 3; t++) h = tanh(tf.matMul(h, w));
+      return tf.sum(h) as tf.Scalar;
+    }, [w]);
+    assert.ok(maxDiff(grads.grads[w.name]!, plain.grads[w.name]!) < 1e-6);
+    // Left: the value and one gradient of each call; no transpose leaked.
+    assert.equal(tf.memory().numTensors - before, 4);
+    tf.dispose([grads.value, plain.value, grads.grads[w.name]!, plain.grads[w.name]!, w, h0]);
+  });
+
+  it("rowMean and its gradient equal tf.mean's over the last axis, bit for bit", () => {
+    const x = tf.randomNormal([7, 13], 0, 2, 'float32', 23) as tf.Tensor2D;
+    const w = tf.randomNormal([7], 0, 1, 'float32', 24);
+    assert.deepEqual(Array.from(rowMean(x).dataSync()), Array.from(tf.mean(x, 1).dataSync()));
+    const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(rowMean(v as tf.Tensor2D), w)))(x);
+    const plain = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.mean(v, 1), w)))(x);
+    assert.deepEqual(Array.from(g.dataSync()), Array.from(plain.dataSync()));
+  });
+
+  it("dropout's value and gradient are tf.mul's by its mask, bit for bit", () => {
+    const x = tf.randomNormal([6, 11], 0, 1, 'float32', 25);
+    const w = tf.randomNormal([6, 11], 0, 1, 'float32', 26);
+    const mask = tf.tensor(dropoutMask(x.size, 0.3, new ModelRng(5).nextSeed()), x.shape);
+    const y = new ModelRng(5).dropout(x, 0.3, true);
+    assert.deepEqual(Array.from(y.dataSync()), Array.from(tf.mul(x, mask).dataSync()));
+    const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(new ModelRng(5).dropout(v, 0.3, true), w)))(x);
+    const plain = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.mul(v, mask), w)))(x);
+    assert.deepEqual(Array.from(g.dataSync()), Array.from(plain.dataSync()));
+    assert.equal(new ModelRng(5).dropout(x, 0.3, false), x, 'the identity when not training');
   });
 });
 

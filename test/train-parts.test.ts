@@ -189,17 +189,19 @@ describe('optimizer', () => {
   it('clips by global norm and averages accumulated gradients', () => {
     const grads = { a: tf.tensor1d([3]), b: tf.tensor1d([4]) };
     const { grads: clipped, norm } = clipByGlobalNorm(grads, 1);
+    // It takes over its input: the unscaled gradients are freed.
+    assert.ok(grads.a.isDisposed && grads.b.isDisposed);
     assert.ok(Math.abs(norm.dataSync()[0]! - 5) < 1e-6);
     assert.ok(Math.abs(clipped.a!.dataSync()[0]! - 0.6) < 1e-5);
     assert.ok(Math.abs(clipped.b!.dataSync()[0]! - 0.8) < 1e-5);
-    const unclipped = clipByGlobalNorm(grads, 10).grads;
+    const unclipped = clipByGlobalNorm({ a: tf.tensor1d([3]), b: tf.tensor1d([4]) }, 10).grads;
     assert.equal(unclipped.a!.dataSync()[0], 3);
     const acc = new GradientAccumulator();
     acc.add({ a: tf.tensor1d([1, 2]) });
     acc.add({ a: tf.tensor1d([3, 6]) });
     const mean = acc.mean();
     assert.deepEqual(Array.from(mean.a!.dataSync()), [2, 4]);
-    tf.dispose([Object.values(grads), Object.values(clipped), norm, Object.values(unclipped), Object.values(mean)]);
+    tf.dispose([Object.values(clipped), norm, Object.values(unclipped), Object.values(mean)]);
   });
 });
 

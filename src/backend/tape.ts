@@ -44,18 +44,30 @@ interface ShapeOf {
   size: number;
 }
 
-/** Replace the saved tensors of SHAPE_ONLY nodes by their shapes and free them. */
-function releaseShapeOnlySaves(tape: TapeNode[]): void {
-  for (const node of tape) {
-    if (!node.saved || !SHAPE_ONLY.has(node.kernelName)) continue;
-    // In place: the node's gradient closure holds this very array.
-    node.saved.forEach((t, i) => {
-      if (!(t instanceof tf.Tensor)) return;
-      const stub: ShapeOf = { shape: t.shape, rank: t.rank, dtype: t.dtype, size: t.size };
-      node.saved![i] = stub as unknown as tf.Tensor;
-      t.dispose();
-    });
-  }
+/** Replace the saved tensors of a SHAPE_ONLY node by their shapes and free them. */
+function releaseShapeOnlySaves(node: TapeNode): void {
+  if (!node.saved || !SHAPE_ONLY.has(node.kernelName)) return;
+  // In place: the node's gradient closure holds this very array.
+  node.saved.forEach((t, i) => {
+    if (!(t instanceof tf.Tensor)) return;
+    const stub: ShapeOf = { shape: t.shape, rank: t.rank, dtype: t.dtype, size: t.size };
+    node.saved![i] = stub as unknown as tf.Tensor;
+    t.dispose();
+  });
+}
+
+/**
+ * An empty tape that releases each SHAPE_ONLY node's saved tensors as the node is recorded
+ * (tfjs-core's engine records a node with `activeTape.push`, its saved tensors already set), so
+ * that they never add to the forward pass's peak.
+ */
+function releasingTape(): TapeNode[] {
+  const tape: TapeNode[] = [];
+  tape.push = (...nodes: TapeNode[]) => {
+    nodes.forEach(releaseShapeOnlySaves);
+    return Array.prototype.push.apply(tape, nodes);
+  };
+  return tape;
 }
 
 /** Named gradients, keyed by variable name (as tf.variableGrads gives them). */
@@ -72,8 +84,8 @@ export function variableGrads(f: () => tf.Scalar, variables: tf.Variable[]): { v
   if (engine.state.gradientDepth > 0) throw new Error('variableGrads: nested gradients are not supported here');
 
   return engine.tidy(() => {
-    engine.state.activeTape = [];
-    const tape = engine.state.activeTape as unknown as TapeNode[];
+    const tape = releasingTape();
+    engine.state.activeTape = tape as unknown as typeof engine.state.activeTape;
     try {
       engine.state.gradientDepth++;
       let value: tf.Scalar;
@@ -83,7 +95,6 @@ export function variableGrads(f: () => tf.Scalar, variables: tf.Variable[]): { v
         engine.state.gradientDepth--;
       }
       if (!(value instanceof tf.Tensor) || value.rank !== 0) throw new Error('variableGrads: f must return a scalar tensor');
-      releaseShapeOnlySaves(tape);
       const grads = engine.tidy('backward', () => {
         const gradientOf = backpropagate(filterTape(tape, trainable, value), value, trainable);
         const named: NamedGradients = {};

@@ -10,7 +10,7 @@
  * wasm that made a training step ~30% faster (docs/performance.md).
  */
 import * as tf from '@tensorflow/tfjs';
-import { logSumExp } from '../models/common/ops.ts';
+import { logSumExp, rowMean } from '../models/common/ops.ts';
 
 export interface LossTerms {
   /** Mean smoothed loss per real target token: what training minimises. */
@@ -40,7 +40,7 @@ export function labelSmoothedLoss(
     const tokens = tf.sum(real);
     let total = nllSum;
     if (smoothing > 0) {
-      const uniform = tf.sub(lse, tf.mean(flat, 1));
+      const uniform = tf.sub(lse, rowMean(flat));
       const smoothed = tf.add(tf.mul(nll, 1 - smoothing), tf.mul(uniform, smoothing));
       total = tf.sum(tf.mul(smoothed, real));
     }

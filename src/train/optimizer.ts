@@ -44,20 +44,24 @@ export class Adam {
     const { beta1, beta2, weightDecay, decoupled, epsilon } = this.opts;
     const stepSize = lr / (1 - beta1 ** this.updates);
     const vCorrection = 1 - beta2 ** this.updates;
-    tf.tidy(() => {
-      this.params.forEach((p, i) => {
-        let g = grads[p.name];
-        // A weight the loss does not depend on (tf.variableGrads leaves it out) stays as it is.
-        if (!g) return;
-        if (weightDecay > 0 && !decoupled) g = tf.add(g, tf.mul(p, weightDecay));
-        const m = this.m[i]!;
-        const v = this.v[i]!;
-        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
-        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
-        const step = tf.div(tf.mul(m, stepSize), tf.add(tf.sqrt(tf.div(v, vCorrection)), epsilon));
-        const decayed = weightDecay > 0 && decoupled ? tf.mul(p, 1 - lr * weightDecay) : p;
-        p.assign(tf.sub(decayed, step));
-      });
+    this.params.forEach((p, i) => {
+      const grad = grads[p.name];
+      // A weight the loss does not depend on (tf.variableGrads leaves it out) stays as it is.
+      if (!grad) return;
+      const m = this.m[i]!;
+      const v = this.v[i]!;
+      // Each formula in its own tidy, so that only its result outlives it: one tidy over the
+      // whole update held some ten temporaries of the weight's size (of every weight's, when it
+      // spanned all of them), and that was the peak of a data-parallel step's main thread.
+      const g = weightDecay > 0 && !decoupled ? tf.tidy(() => tf.add(grad, tf.mul(p, weightDecay))) : grad;
+      tf.tidy(() => void m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1))));
+      tf.tidy(() => void v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2))));
+      if (g !== grad) g.dispose();
+      const denominator = tf.tidy(() => tf.add(tf.sqrt(tf.div(v, vCorrection)), epsilon));
+      const step = tf.tidy(() => tf.div(tf.mul(m, stepSize), denominator));
+      denominator.dispose();
+      tf.tidy(() => void p.assign(tf.sub(weightDecay > 0 && decoupled ? tf.mul(p, 1 - lr * weightDecay) : p, step)));
+      step.dispose();
     });
   }
 
@@ -92,18 +96,28 @@ export class Adam {
 }
 
 /**
- * Scale all gradients by min(1, maxNorm / globalNorm). Returns new tensors (the inputs are not
- * disposed) and the global norm before clipping. maxNorm 0 leaves them unscaled.
+ * Scale all gradients by min(1, maxNorm / globalNorm). Takes over `grads` (each is disposed
+ * once its scaled copy exists, so that two full sets never coexist) and returns the scaled
+ * gradients and the global norm before clipping. maxNorm 0 leaves them unscaled.
  */
 export function clipByGlobalNorm(grads: Gradients, maxNorm: number): { grads: Gradients; norm: tf.Scalar } {
-  return tf.tidy(() => {
-    const names = Object.keys(grads);
-    const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!))))) as tf.Scalar;
+  const names = Object.keys(grads);
+  // Each weight's sum of squares in its own tidy: the squares of all weights at once are
+  // another model-sized set of temporaries.
+  const sums = names.map((n) => tf.tidy(() => tf.sum(tf.square(grads[n]!))));
+  const { norm, scale } = tf.tidy(() => {
+    const norm = tf.sqrt(tf.addN(sums)) as tf.Scalar;
     const scale = maxNorm > 0 ? tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6))) : tf.scalar(1);
-    const clipped: Gradients = {};
-    for (const n of names) clipped[n] = tf.mul(grads[n]!, scale);
-    return { grads: clipped, norm };
+    return { norm, scale };
   });
+  tf.dispose(sums);
+  const clipped: Gradients = {};
+  for (const n of names) {
+    clipped[n] = tf.mul(grads[n]!, scale);
+    grads[n]!.dispose();
+  }
+  scale.dispose();
+  return { grads: clipped, norm };
 }
 
 /**

@@ -125,28 +125,32 @@ export class DataParallel implements GradientSource {
     const share = (shard: Pair[]) => targetTokens(shard) / total;
     let loss = own ? own.loss * share(shards[0]!) : 0;
     let nll = own?.nll ?? 0;
-    const grads: Gradients = tf.tidy(() => {
-      const sum: Gradients = {};
-      const add = (v: tf.Variable, g: tf.Tensor, weight: number) => {
-        const scaled = tf.mul(g, weight);
-        sum[v.name] = sum[v.name] ? tf.add(sum[v.name]!, scaled) : scaled;
-      };
-      if (own) for (const v of variables) if (own.grads[v.name]) add(v, own.grads[v.name]!, share(shards[0]!));
-      results.forEach((reply, k) => {
-        if (!reply || reply.type !== 'grads') return;
-        const weight = share(shards[k + 1]!);
-        loss += reply.loss * weight;
-        nll += reply.nll;
-        const flat = this.grads[k]!;
-        let offset = 0;
-        variables.forEach((v, i) => {
-          if (reply.present[i]) add(v, floatTensor(flat.subarray(offset, offset + v.size), v.shape), weight);
-          offset += v.size;
-        });
-      });
-      return sum;
+    const answered = results.map((reply, k) => {
+      if (!reply || reply.type !== 'grads') return undefined;
+      loss += reply.loss * share(shards[k + 1]!);
+      nll += reply.nll;
+      return reply;
     });
-    if (own) tf.dispose(Object.values(own.grads));
+    // Weighted sum of the ranks' gradients, one weight at a time (rank 0's gradient freed as
+    // its term is taken): all weights at once would hold several model-sized sets of temporaries.
+    const grads: Gradients = {};
+    let offset = 0;
+    for (const [i, v] of variables.entries()) {
+      const start = offset;
+      offset += v.size;
+      const ownGrad = own?.grads[v.name];
+      const sum = tf.tidy(() => {
+        let sum = ownGrad ? tf.mul(ownGrad, share(shards[0]!)) : undefined;
+        answered.forEach((reply, k) => {
+          if (!reply?.present[i]) return;
+          const scaled = tf.mul(floatTensor(this.grads[k]!.subarray(start, offset), v.shape), share(shards[k + 1]!));
+          sum = sum ? tf.add(sum, scaled) : scaled;
+        });
+        return sum;
+      });
+      ownGrad?.dispose();
+      if (sum) grads[v.name] = sum;
+    }
     return { grads, loss, nll };
   }
 

@@ -93,7 +93,6 @@ export async function optimizerUpdate(
     loss /= accumulator.count;
     const mean = accumulator.mean();
     const { grads, norm } = clipByGlobalNorm(mean, settings.clip_norm);
-    tf.dispose(Object.values(mean));
     const gradNorm = norm.dataSync()[0]!;
     norm.dispose();
     const applied = Number.isFinite(loss) && loss <= maxLoss && Number.isFinite(gradNorm);

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../config/schema.ts';
 import { BaseModel } from '../common/base.ts';
 import { Embedding, Linear, OutputLayer, RNN_EMBEDDING_STD } from '../common/layers.ts';
-import { logSoftmax, tanh } from '../common/ops.ts';
+import { logSoftmax, tanh, tidyRecord } from '../common/ops.ts';
 import { RnnEncoder } from '../common/rnn-encoder.ts';
 import { RnnStack, gateCount, sampledTokens, statesToTensors, tensorsToStates, type RnnState } from '../common/rnn.ts';
 import type { Batch, DecoderState, EncoderState, StepOutput } from '../types.ts';
@@ -96,7 +96,9 @@ export class AttentionModel extends BaseModel<AttentionConfig> {
     for (let t = 0; t < goldInputs.length; t++) {
       const useGold = teacherForcing >= 1 || t === 0 || this.rng.nextUniform() < teacherForcing;
       const x = useGold ? goldInputs[t]! : this.embedInput(sampledTokens(logits[t - 1]!), training);
-      const step = this.step(x, states, feed, source, training);
+      const [previous, fed] = [states, feed];
+      // One tidy per step (see runCell).
+      const step = tidyRecord(() => this.step(x, previous, fed || undefined, source, training));
       states = step.states;
       feed = step.attentional;
       weights.push(step.weights);

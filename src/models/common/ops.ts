@@ -39,9 +39,32 @@ export const logSumExp: (x: tf.Tensor2D) => tf.Tensor1D = tf.customGrad((...args
   };
 }) as (x: tf.Tensor2D) => tf.Tensor1D;
 
+/**
+ * The mean of each row of x [N, V] → [N]. Its gradient, dy / V broadcast to [N, V], is the
+ * value tfjs's Mean gradient gives (dy · ones / V; dy · 1 is exact), made as one [N, V] tensor
+ * where that one makes three (the ones, their product, the quotient): for the loss's 8,000-way
+ * logits those were the largest transient of a training step.
+ */
+export const rowMean: (x: tf.Tensor2D) => tf.Tensor1D = tf.customGrad((...args: CustomGradArgs) => {
+  const [x] = args as [tf.Tensor2D];
+  const [n, v] = x.shape;
+  return {
+    value: tf.mean(x, 1),
+    gradFunc: (dy: tf.Tensor) => tf.broadcastTo(tf.div(tf.reshape(dy, [n, 1]), v), [n, v]),
+  };
+}) as (x: tf.Tensor2D) => tf.Tensor1D;
+
 /** Log-probabilities over the last axis of [N, V] scores: x − logSumExp(x). */
 export function logSoftmax(x: tf.Tensor2D): tf.Tensor2D {
   return tf.sub(x, tf.expandDims(logSumExp(x), 1));
+}
+
+/**
+ * tf.tidy for a function that returns an interface-typed record of tensors (an RNN state, a
+ * decoder step), which tf.tidy's TensorContainer type does not admit without an index signature.
+ */
+export function tidyRecord<T extends object>(f: () => T): T {
+  return tf.tidy(f as unknown as () => tf.TensorContainer) as unknown as T;
 }
 
 /** x [..., In] × w [In, Out] as one 2-D matmul: batched matmuls are slow on wasm. */
@@ -58,7 +81,7 @@ export function matMulLast(x: tf.Tensor, w: tf.Tensor2D): tf.Tensor {
  * forward pass. Autodiff's backward of x·W transposes W anew at every step, and XNNPACK then
  * repacks that fresh copy: a GRU+attention training step spent ~15% of its time there. In
  * training, this transposes each weight once per pass and every step's backward reuses it;
- * otherwise it is a plain matmul. The transposes belong to the enclosing tf.tidy.
+ * otherwise it is a plain matmul. The transposes live until the pass ends.
  *
  * Each model owns one (its ParamStore's `steps`, which the layers' per-step methods use) and
  * runs every forward pass through `pass`, inside the pass's tf.tidy; outside a pass (decoding)
@@ -81,6 +104,9 @@ export class StepMatMul {
     try {
       return f();
     } finally {
+      // Kept (a time step may run in its own tidy) until the pass ends; the backward's saved
+      // copies share their buffers.
+      tf.dispose([...this.transposed.values()]);
       this.training = outer.training;
       this.transposed = outer.transposed;
     }
@@ -92,7 +118,7 @@ export class StepMatMul {
     if (x.rank !== 2) return tf.reshape(this.apply(tf.reshape(x, [-1, w.shape[0]]), w), [...x.shape.slice(0, -1), w.shape[1]]);
     let wT = this.transposed.get(w);
     if (!wT) {
-      wT = tf.transpose(w);
+      wT = tf.keep(tf.transpose(w));
       this.transposed.set(w, wT);
     }
     const shared = wT;

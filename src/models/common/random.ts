@@ -61,6 +61,22 @@ export class ModelRng {
   /** Inverted dropout (scaled at training time); the identity when not training or rate 0. */
   dropout<T extends tf.Tensor>(x: T, rate: number, training: boolean): T {
     if (!training || rate === 0) return x;
-    return tf.mul(x, tf.tensor(dropoutMask(x.size, rate, this.nextSeed()), x.shape)) as T;
+    return maskedMul(x, tf.tensor(dropoutMask(x.size, rate, this.nextSeed()), x.shape)) as T;
   }
+}
+
+/**
+ * x · mask for a constant mask, whose gradient dy · mask is what autodiff of tf.mul gives
+ * (bit-identical), but which saves only the mask for it: tf.mul saves x too (for a gradient
+ * of the mask nobody asks for), which kept every dropout's input alive until the backward.
+ */
+function maskedMul(x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
+  const masked = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    save([mask]);
+    return { value: tf.mul(input, mask), gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.mul(dy, saved!) };
+  });
+  const y = masked(x);
+  mask.dispose();
+  return y;
 }

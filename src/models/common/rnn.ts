@@ -7,7 +7,7 @@
  * plus a handful of elementwise ops.
  */
 import * as tf from '@tensorflow/tfjs';
-import { matMulLast, tanh, type StepMatMul } from './ops.ts';
+import { matMulLast, tanh, tidyRecord, type StepMatMul } from './ops.ts';
 import type { ParamStore } from './params.ts';
 
 export type CellKind = 'gru' | 'lstm';
@@ -108,8 +108,13 @@ export function runCell(
   let state = init;
   for (let k = 0; k < inputs.length; k++) {
     const t = reverse ? inputs.length - 1 - k : k;
-    const next = cell.step(inputs[t]!, state);
-    state = valid ? keepOnPadding(next, state, valid[t]!) : next;
+    const previous = state;
+    // Each step in its own tidy: its intermediates that the backward does not save are freed now,
+    // not at the end of the whole forward pass.
+    state = tidyRecord(() => {
+      const next = cell.step(inputs[t]!, previous);
+      return valid ? keepOnPadding(next, previous, valid[t]!) : next;
+    });
     outputs[t] = state.h;
   }
   return { outputs: tf.stack(outputs, 1) as tf.Tensor3D, final: state };

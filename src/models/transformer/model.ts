@@ -138,12 +138,24 @@ export class TransformerModel extends BaseModel<TransformerConfig> {
     return this.rng.dropout(x, this.config.dropout, training) as tf.Tensor3D;
   }
 
-  /** A residual sublayer, pre-norm x + f(LN(x)) or post-norm LN(x + f(x)). */
-  private sublayer(x: tf.Tensor3D, norm: LayerNorm, f: (y: tf.Tensor3D) => tf.Tensor, training: boolean): tf.Tensor3D {
-    const pre = this.config.norm === 'pre';
-    const y = this.rng.dropout(f(pre ? (norm.apply(x) as tf.Tensor3D) : x), this.config.dropout, training);
-    const sum = tf.add(x, y);
-    return (pre ? sum : norm.apply(sum)) as tf.Tensor3D;
+  /**
+   * A residual sublayer, pre-norm x + f(LN(x)) or post-norm LN(x + f(x)). It runs in its own
+   * tidy, so that what it computes and the backward does not save is freed here rather than at
+   * the end of the whole forward pass (that raised a training step's peak memory by a third);
+   * `f` returns its output and what the caller keeps of it.
+   */
+  private sublayer<K extends tf.TensorContainer>(
+    x: tf.Tensor3D,
+    norm: LayerNorm,
+    f: (y: tf.Tensor3D) => { output: tf.Tensor; kept: K },
+    training: boolean,
+  ): { x: tf.Tensor3D; kept: K } {
+    return tf.tidy(() => {
+      const pre = this.config.norm === 'pre';
+      const { output, kept } = f(pre ? (norm.apply(x) as tf.Tensor3D) : x);
+      const sum = tf.add(x, this.rng.dropout(output, this.config.dropout, training));
+      return { x: (pre ? sum : norm.apply(sum)) as tf.Tensor3D, kept };
+    });
   }
 
   private encodeSource(src: tf.Tensor2D, srcMask: tf.Tensor2D, training: boolean): tf.Tensor3D {
@@ -153,9 +165,9 @@ export class TransformerModel extends BaseModel<TransformerConfig> {
     for (const layer of this.encoderLayers) {
       x = this.sublayer(x, layer.norms[0], (y) => {
         const { queries, ...kv } = layer.selfAttention.projectSelf(y);
-        return layer.selfAttention.attend(queries, kv, bias).output;
-      }, training);
-      x = this.sublayer(x, layer.norms[1], (y) => layer.feedForward.apply(y, dropout), training);
+        return { output: layer.selfAttention.attend(queries, kv, bias).output, kept: [] };
+      }, training).x;
+      x = this.sublayer(x, layer.norms[1], (y) => ({ output: layer.feedForward.apply(y, dropout), kept: [] }), training).x;
     }
     return (this.encoderNorm ? this.encoderNorm.apply(x) : x) as tf.Tensor3D;
   }
@@ -176,21 +188,21 @@ export class TransformerModel extends BaseModel<TransformerConfig> {
     const selfKeysValues: KeysValues[] = [];
     const crossWeights: tf.Tensor4D[] = [];
     this.decoderLayers.forEach((layer, l) => {
-      x = this.sublayer(x, layer.norms[0], (y) => {
+      const self = this.sublayer(x, layer.norms[0], (y) => {
         const { queries, keys, values } = layer.selfAttention.projectSelf(y);
         const past = cache?.[l];
         const kv = past
           ? { keys: tf.concat([past.keys, keys], 3) as tf.Tensor4D, values: tf.concat([past.values, values], 2) as tf.Tensor4D }
           : { keys, values };
-        selfKeysValues.push(kv);
-        return layer.selfAttention.attend(queries, kv, selfBias).output;
+        return { output: layer.selfAttention.attend(queries, kv, selfBias).output, kept: kv };
       }, training);
-      x = this.sublayer(x, layer.norms[1], (y) => {
+      selfKeysValues.push(self.kept);
+      const crossed = this.sublayer(self.x, layer.norms[1], (y) => {
         const r = layer.crossAttention.attend(layer.crossAttention.projectQueries(y), cross[l]!, crossBias);
-        crossWeights.push(r.weights);
-        return r.output;
+        return { output: r.output, kept: r.weights };
       }, training);
-      x = this.sublayer(x, layer.norms[2], (y) => layer.feedForward.apply(y, dropout), training);
+      crossWeights.push(crossed.kept);
+      x = this.sublayer(crossed.x, layer.norms[2], (y) => ({ output: layer.feedForward.apply(y, dropout), kept: [] }), training).x;
     });
     const hidden = (this.decoderNorm ? this.decoderNorm.apply(x) : x) as tf.Tensor3D;
     return { hidden, selfKeysValues, crossWeights };
