@@ -9,8 +9,8 @@
  *
  * Second, several of tfjs's gradients save a tensor only to read its shape (SHAPE_ONLY below: the
  * tfjs-core 4.22 gradient of each reads nothing else), which keeps that activation's buffer alive
- * through the forward pass although no gradient reads its values. After the forward pass those
- * saved tensors are swapped for their shapes and freed.
+ * through the forward pass although no gradient reads its values. Those saved tensors are swapped
+ * for their shapes and freed as each node is recorded.
  *
  * The arithmetic is tfjs's own, in the same order (the walk below is tfjs-core 4.22's
  * `gradients`/`backpropagateGradients` with the disposals added), so gradients are bit-identical
