@@ -96,9 +96,8 @@ export class AttentionModel extends BaseModel<AttentionConfig> {
     for (let t = 0; t < goldInputs.length; t++) {
       const useGold = teacherForcing >= 1 || t === 0 || this.rng.nextUniform() < teacherForcing;
       const x = useGold ? goldInputs[t]! : this.embedInput(sampledTokens(logits[t - 1]!), training);
-      const [previous, fed] = [states, feed];
       // One tidy per step (see runCell).
-      const step = tidyRecord(() => this.step(x, previous, fed || undefined, source, training));
+      const step = tidyRecord(() => this.step(x, states, feed, source, training));
       states = step.states;
       feed = step.attentional;
       weights.push(step.weights);

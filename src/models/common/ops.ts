@@ -1,9 +1,10 @@
 /**
  * The maths ops the models and the loss (src/train/loss.ts) compute with where tfjs's own are
- * slow on wasm: tanh and log-sum-exp with their own gradients, matmuls over the last axis as
+ * slow on wasm or hold more memory than they need: tanh, log-sum-exp, the row mean and a masked
+ * multiply (dropout) with their own gradients, matmuls over the last axis as
  * one 2-D matmul, and the shared weight transposes of time loops (StepMatMul). Each computes
  * what the plain formula does (test/perf-equivalence.test.ts, test/ops.test.ts); only speed
- * differs. No layer or model code here: the layers (layers.ts, rnn.ts …) build on these.
+ * or memory differs. No layer or model code here: the layers (layers.ts, rnn.ts …) build on these.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -57,6 +58,22 @@ export const rowMean: (x: tf.Tensor2D) => tf.Tensor1D = tf.customGrad((...args: 
 /** Log-probabilities over the last axis of [N, V] scores: x − logSumExp(x). */
 export function logSoftmax(x: tf.Tensor2D): tf.Tensor2D {
   return tf.sub(x, tf.expandDims(logSumExp(x), 1));
+}
+
+/**
+ * x · mask for a constant mask, whose gradient dy · mask is what autodiff of tf.mul gives
+ * (bit-identical), but which saves only the mask for it: tf.mul saves x too (for a gradient
+ * of the mask nobody asks for), which kept every dropout's input alive until the backward.
+ */
+export function maskedMul(x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
+  const masked = tf.customGrad((...args: CustomGradArgs) => {
+    const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    save([mask]);
+    return { value: tf.mul(input, mask), gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.mul(dy, saved!) };
+  });
+  const y = masked(x);
+  mask.dispose();
+  return y;
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { splitmix32 } from '../../util/random.ts';
+import { maskedMul } from './ops.ts';
 import { deriveSeed } from './params.ts';
 
 /**
@@ -63,20 +64,4 @@ export class ModelRng {
     if (!training || rate === 0) return x;
     return maskedMul(x, tf.tensor(dropoutMask(x.size, rate, this.nextSeed()), x.shape)) as T;
   }
-}
-
-/**
- * x · mask for a constant mask, whose gradient dy · mask is what autodiff of tf.mul gives
- * (bit-identical), but which saves only the mask for it: tf.mul saves x too (for a gradient
- * of the mask nobody asks for), which kept every dropout's input alive until the backward.
- */
-function maskedMul(x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
-  const masked = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
-    save([mask]);
-    return { value: tf.mul(input, mask), gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.mul(dy, saved!) };
-  });
-  const y = masked(x);
-  mask.dispose();
-  return y;
 }
