@@ -122,12 +122,13 @@ export class DataParallel implements GradientSource {
     const own = shards[0]!.length > 0 ? batchGradients(model, shards[0]!, ids, settings) : undefined;
     const results = await Promise.all(replies);
     const total = targetTokens(pairs);
-    const share = (shard: Pair[]) => targetTokens(shard) / total;
-    let loss = own ? own.loss * share(shards[0]!) : 0;
+    // Each rank's share of the target tokens: the weight of its loss and gradients.
+    const share = shards.map((shard) => targetTokens(shard) / total);
+    let loss = own ? own.loss * share[0]! : 0;
     let nll = own?.nll ?? 0;
     const answered = results.map((reply, k) => {
       if (!reply || reply.type !== 'grads') return undefined;
-      loss += reply.loss * share(shards[k + 1]!);
+      loss += reply.loss * share[k + 1]!;
       nll += reply.nll;
       return reply;
     });
@@ -140,10 +141,10 @@ export class DataParallel implements GradientSource {
       offset += v.size;
       const ownGrad = own?.grads[v.name];
       const sum = tf.tidy(() => {
-        let sum = ownGrad ? tf.mul(ownGrad, share(shards[0]!)) : undefined;
+        let sum = ownGrad ? tf.mul(ownGrad, share[0]!) : undefined;
         answered.forEach((reply, k) => {
           if (!reply?.present[i]) return;
-          const scaled = tf.mul(floatTensor(this.grads[k]!.subarray(start, offset), v.shape), share(shards[k + 1]!));
+          const scaled = tf.mul(floatTensor(this.grads[k]!.subarray(start, offset), v.shape), share[k + 1]!);
           sum = sum ? tf.add(sum, scaled) : scaled;
         });
         return sum;
