@@ -229,6 +229,24 @@ describe('plots: several runs\' validation curves', () => {
     for (const label of ['first', 'second', '>epoch<']) assert.ok(svg.includes(label), label);
   });
 
+  it('a metrics.jsonl file kept apart from its run stands in for the run directory (legend: the file name)', async () => {
+    const run = fixtureRun('kept-run', 30);
+    const kept = path.join(tempDir(), 'multi30k-kept.metrics.jsonl');
+    fs.copyFileSync(path.join(run, 'logs', 'metrics.jsonl'), kept);
+    const other = fixtureRun('other-run', 20);
+    const out = path.join(tempDir(), 'three.svg');
+    const files = await plotCurves(kept, { compare: [other], output: out });
+    assert.deepEqual(files, [out, out.replace(/svg$/, 'png')]);
+    const svg = fs.readFileSync(out, 'utf8');
+    for (const label of ['multi30k-kept', 'other-run', 'CPU-hours']) assert.ok(svg.includes(label), label);
+    assert.ok(!svg.includes('metrics.jsonl'), 'the file name less .metrics.jsonl');
+    await assert.rejects(
+      plotCurves(kept, { compare: [other] }),
+      (e: Error) => e instanceof UserError && /multi30k-kept\.metrics\.jsonl is a metrics file, not a run directory: say where the figure goes with -o\/--output$/.test(e.message),
+    );
+    await assert.rejects(plotCurves(other, { compare: [kept, kept] }), (e: Error) => e instanceof UserError && /the same run is given twice/.test(e.message));
+  });
+
   it('one run: --x picks the axis of the usual figure (curves-X)', async () => {
     const a = fixtureRun('solo', 20);
     const files = await plotCurves(a, { x: 'cpu-hours' });

@@ -37,8 +37,8 @@ export function registerPlot(program: Command): void {
     .description(
       'loss, perplexity and validation BLEU/chrF from logs/metrics.jsonl; with --compare, validation BLEU and chrF of several runs in one figure',
     )
-    .requiredOption('-r, --run <dir>', 'run directory (the figure goes to its plots/)')
-    .option('--compare <dir>', 'another run to draw beside it, one line per run (repeat the flag for more)', (dir: string, all: string[] | undefined) => [...(all ?? []), dir])
+    .requiredOption('-r, --run <dir>', 'run directory (the figure goes to its plots/), or a metrics.jsonl file (then -o is needed)')
+    .option('--compare <dir>', 'another run directory or metrics.jsonl file to draw beside it, one line per run (repeat the flag for more)', (dir: string, all: string[] | undefined) => [...(all ?? []), dir])
     .option('--x <axis>', 'x axis: step, epoch, hours (wall clock) or cpu-hours (default: step; with --compare cpu-hours, or hours where a run has no cpu_s)')
     .option('--names <a,b,…>', 'legend labels for --run and each --compare, in order (default: each run\'s config name, else its folder)')
     .option('-o, --output <file>', 'write FILE.svg and FILE.png instead (a .svg or .png ending is dropped)')

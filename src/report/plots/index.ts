@@ -32,10 +32,16 @@ export interface CurvesPlotOptions extends RenderOptions {
   note?: (message: string) => void;
 }
 
-const metricsFile = (runDir: string) => path.join(runDir, LAYOUT.logs, 'metrics.jsonl');
+/**
+ * A run directory's logs/metrics.jsonl, or the path itself when it names a file: a metrics log
+ * kept apart from its run (e.g. committed beside a report, where the run directory is not).
+ */
+const isLogFile = (source: string) => fs.existsSync(source) && fs.statSync(source).isFile();
+const metricsFile = (source: string) => (isLogFile(source) ? source : path.join(source, LAYOUT.logs, 'metrics.jsonl'));
 
 /** Where a figure goes: `output` (less a .svg/.png ending) or RUN/plots/NAME. */
 function destination(runDir: string, name: string, output: string | undefined): [dir: string, name: string] {
+  if (output === undefined && isLogFile(runDir)) throw new UserError(`${runDir} is a metrics file, not a run directory: say where the figure goes with -o/--output`);
   if (output === undefined) return [path.join(runDir, LAYOUT.plots), name];
   return [path.dirname(output), path.basename(output).replace(/\.(svg|png)$/i, '')];
 }
@@ -54,7 +60,7 @@ export async function plotCurves(runDir: string, opts: CurvesPlotOptions = {}): 
   if (dirs.length === 1) {
     const x = opts.x ?? 'step';
     requireX(logs[0]!, x);
-    const title = `training curves: ${opts.names?.[0] ?? path.basename(path.resolve(runDir))}`;
+    const title = `training curves: ${opts.names?.[0] ?? logName(runDir) ?? path.basename(path.resolve(runDir))}`;
     const figure = await renderFigure(curvesSpec(logs[0]!.points, title, x), opts);
     return writeFigure(figure, ...destination(runDir, x === 'step' ? 'curves' : `curves-${x}`, opts.output));
   }
@@ -86,10 +92,15 @@ function defaultCompareX(logs: MetricsLog[], note?: (message: string) => void): 
 /** Legend names: each run's config name; where those repeat, folder names; where those repeat too, the paths as given. */
 function runNames(dirs: string[]): string[] {
   const unique = (names: string[]) => new Set(names).size === names.length;
-  const configured = dirs.map((dir) => configName(dir) ?? path.basename(path.resolve(dir)));
+  const configured = dirs.map((dir) => configName(dir) ?? logName(dir) ?? path.basename(path.resolve(dir)));
   if (unique(configured)) return configured;
   const folders = dirs.map((dir) => path.basename(path.resolve(dir)));
   return unique(folders) ? folders : dirs;
+}
+
+/** A metrics file's name less `.metrics.jsonl` / `.jsonl` (multi30k-attention.metrics.jsonl → multi30k-attention). */
+function logName(source: string): string | undefined {
+  return isLogFile(source) ? path.basename(source).replace(/(\.metrics)?\.jsonl$/, '') : undefined;
 }
 
 /** The `name:` of RUN/config.yaml, if it has a readable one (a figure is not the place to insist). */
