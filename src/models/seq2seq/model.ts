@@ -29,6 +29,8 @@ export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
   /** context_every_step: the context vector's contribution to the decoder's first-layer gates. */
   private readonly contextToGates: Linear | undefined;
   private readonly output: OutputLayer;
+  /** With context_every_step: the output features' columns that change per step ([h; emb]); the context follows. */
+  private readonly outputVaryingSize: number;
 
   constructor(config: Seq2SeqConfig, srcVocabSize: number, tgtVocabSize: number, seed: number) {
     super(config, srcVocabSize, tgtVocabSize, seed);
@@ -39,6 +41,7 @@ export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
     if (config.context_every_step) {
       this.contextToGates = new Linear(this.params, 'decoder/context', H, gateCount(cell) * H, false);
     }
+    this.outputVaryingSize = H + E;
     const featureSize = config.context_every_step ? H + E + H : H;
     this.output = new OutputLayer(this.params, featureSize, tgtVocabSize, config.tie_embeddings ? this.embedding : undefined);
   }
@@ -82,29 +85,31 @@ export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
     for (let t = 0; t < gold.length; t++) {
       const useGold = t === 0 || this.rng.nextUniform() < teacherForcing;
       const prev = useGold ? gold[t]! : sampledTokens(logits[t - 1]!);
-      const step = this.step(prev, states, context, contextGates, training);
+      const step = this.step(prev, states, contextGates, training);
       states = step.states;
-      logits.push(this.output.applyStep(this.rng.dropout(step.features, this.config.dropout, training)));
+      const features = this.config.context_every_step ? tf.concat([step.h, step.emb, context], 1) : step.h;
+      logits.push(this.output.applyStep(this.rng.dropout(features, this.config.dropout, training)));
     }
     return tf.stack(logits, 1) as tf.Tensor3D;
   }
 
-  /** One decoder step for tokens prev [B]; shared by scheduled sampling and decoding. */
+  /**
+   * One decoder step for tokens prev [B]; shared by scheduled sampling and decoding. Returns the
+   * top layer's h [B, H] and the (dropped-out) embedding [B, E]: with context_every_step the
+   * output layer reads [h; emb; context].
+   */
   private step(
     prev: tf.Tensor,
     states: RnnState[],
-    context: tf.Tensor,
     contextGates: tf.Tensor | undefined,
     training: boolean,
-  ): { features: tf.Tensor; states: RnnState[] } {
+  ): { h: tf.Tensor; emb: tf.Tensor; states: RnnState[] } {
     const dropout = (x: tf.Tensor) => this.rng.dropout(x, this.config.dropout, training);
     const emb = dropout(this.embedding.lookup(prev));
     let input0 = this.decoder.cells[0]!.projectStep(emb);
     if (contextGates) input0 = tf.add(input0, contextGates);
     const next = this.decoder.step(input0, states, dropout);
-    const h = next[next.length - 1]!.h;
-    const features = this.config.context_every_step ? tf.concat([h, emb, context], 1) : h;
-    return { features, states: next };
+    return { h: next[next.length - 1]!.h, emb, states: next };
   }
 
   encode(src: tf.Tensor2D, srcMask: tf.Tensor2D): EncoderState {
@@ -114,6 +119,9 @@ export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
       // `context` is also the top layer's init state: clone it, since the caller disposes each tensor.
       const tensors: Record<string, tf.Tensor> = { ...statesToTensors(decoderInit, 'init_'), context: tf.clone(context) };
       if (this.contextToGates) tensors.contextGates = this.contextToGates.apply(context);
+      // The context's share of the output projection is the same at every step: made once here.
+      const outputConstant = this.config.context_every_step ? this.output.decodeConstant(context, this.outputVaryingSize) : undefined;
+      if (outputConstant) tensors.outputConstant = outputConstant;
       return { tensors };
     });
   }
@@ -126,8 +134,14 @@ export class Seq2SeqModel extends BaseModel<Seq2SeqConfig> {
   decodeStep(enc: EncoderState, state: DecoderState, prev: tf.Tensor1D): StepOutput {
     return tf.tidy(() => {
       const states = tensorsToStates(state.tensors, '', this.config.layers);
-      const { features, states: next } = this.step(prev, states, enc.tensors.context!, enc.tensors.contextGates, false);
-      const logProbs = logSoftmax(this.output.decode(features) as tf.Tensor2D);
+      const { h, emb, states: next } = this.step(prev, states, enc.tensors.contextGates, false);
+      const constant = enc.tensors.outputConstant as tf.Tensor2D | undefined;
+      const logits = !this.config.context_every_step
+        ? this.output.decode(h)
+        : constant
+          ? this.output.decodeWithConstant(tf.concat([h, emb], 1) as tf.Tensor2D, constant)
+          : this.output.decode(tf.concat([h, emb, enc.tensors.context!], 1));
+      const logProbs = logSoftmax(logits as tf.Tensor2D);
       return { logProbs, state: { tensors: statesToTensors(next, ''), step: state.step + 1 } };
     });
   }
