@@ -247,6 +247,21 @@ describe('plots: several runs\' validation curves', () => {
     await assert.rejects(plotCurves(other, { compare: [kept, kept] }), (e: Error) => e instanceof UserError && /the same run is given twice/.test(e.message));
   });
 
+  it('a run with cpu_s only from a resume on: its earlier validations are left out of a CPU-hours figure, with a note', async () => {
+    const resumed = fixtureRun('resumed', 25);
+    const file = path.join(resumed, 'logs', 'metrics.jsonl');
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const o of lines) if ((o.step as number) <= 200) delete o.cpu_s; // trained before CPU time was recorded
+    fs.writeFileSync(file, lines.map((o) => JSON.stringify(o)).join('\n') + '\n');
+    const other = fixtureRun('complete', 20);
+    const notes: string[] = [];
+    const out = path.join(tempDir(), 'resumed.svg');
+    await plotCurves(resumed, { compare: [other], output: out, note: (m) => notes.push(m) });
+    assert.equal(notes.length, 1, 'cpu-hours still the default: every run has some cpu_s');
+    assert.match(notes[0]!, /resumed\/logs\/metrics\.jsonl:3: the first of 2 validation\(s\) without a value for --x cpu-hours, left out of the figure$/);
+    assert.ok(fs.readFileSync(out, 'utf8').includes('CPU-hours'));
+  });
+
   it('one run: --x picks the axis of the usual figure (curves-X)', async () => {
     const a = fixtureRun('solo', 20);
     const files = await plotCurves(a, { x: 'cpu-hours' });

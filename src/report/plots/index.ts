@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { UserError } from '../../errors.ts';
 import { LAYOUT } from '../../run/rundir.ts';
 import { attentionSpec, readAttentionRecord } from './attention.ts';
-import { compareCurvesSpec, curvesSpec, hasScores, missingX, readMetricsLog, requireX, xTitle, type MetricsLog, type XAxis } from './curves.ts';
+import { compareCurvesSpec, curvesSpec, hasScores, missingX, readMetricsLog, requireX, xTitle, xValue, type MetricsLog, type MetricsPoint, type XAxis } from './curves.ts';
 import { DEFAULT_LENGTH_SCORES, lengthSpec, readBucketScores } from './length.ts';
 import { renderFigure, writeFigure, type RenderOptions } from './render.ts';
 
@@ -68,19 +68,33 @@ export async function plotCurves(runDir: string, opts: CurvesPlotOptions = {}): 
     if (!log.points.some(hasScores)) throw new UserError(`${log.file}: no validation BLEU or chrF to plot (no validation has run yet)`);
   }
   const x = opts.x ?? defaultCompareX(logs, opts.note);
-  for (const log of logs) requireX(log, x, hasScores);
   const names = opts.names ?? runNames(dirs);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
   if (duplicate !== undefined) throw new UserError(`--names: '${duplicate}' is given twice`);
-  const runs = logs.map((log, i) => ({ name: names[i]!, points: log.points.filter(hasScores) }));
+  const runs = logs.map((log, i) => ({ name: names[i]!, points: scoredPointsOn(log, x, opts.note) }));
   const figure = await renderFigure(compareCurvesSpec(runs, x, `validation scores by ${xTitle(x)}`), opts);
   return writeFigure(figure, ...destination(runDir, `compare-curves-${x}`, opts.output));
 }
 
-/** cpu-hours when every run logged cpu_s with each validation, else wall-clock hours (with a note why). */
+/**
+ * A run's validation points that have a value on axis `x`. A run resumed from one trained before
+ * mt recorded CPU time has cpu_s only from the resume on: its earlier validations are left out,
+ * with a note naming them. A run with no value at all for `x` is an error (requireX).
+ */
+function scoredPointsOn(log: MetricsLog, x: XAxis, note?: (message: string) => void): MetricsPoint[] {
+  const scored = log.points.filter(hasScores);
+  const placed = scored.filter((pt) => xValue(pt, x) !== undefined);
+  if (placed.length === 0) requireX(log, x, hasScores);
+  if (placed.length < scored.length) {
+    note?.(`${missingX(log, x, hasScores)}: the first of ${scored.length - placed.length} validation(s) without a value for --x ${x}, left out of the figure`);
+  }
+  return placed;
+}
+
+/** cpu-hours when every run logged cpu_s with (some of) its validations, else wall-clock hours (with a note why). */
 function defaultCompareX(logs: MetricsLog[], note?: (message: string) => void): XAxis {
   for (const log of logs) {
-    const where = missingX(log, 'cpu-hours', hasScores);
+    const where = log.points.some((pt) => hasScores(pt) && xValue(pt, 'cpu-hours') !== undefined) ? undefined : missingX(log, 'cpu-hours', hasScores);
     if (where !== undefined) {
       note?.(`x axis: hours (wall clock), not CPU-hours: ${where} has no cpu_s (logged before mt recorded CPU time)`);
       return 'hours';
