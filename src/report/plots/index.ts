@@ -41,7 +41,6 @@ const metricsFile = (source: string) => (isLogFile(source) ? source : path.join(
 
 /** Where a figure goes: `output` (less a .svg/.png ending) or RUN/plots/NAME. */
 function destination(runDir: string, name: string, output: string | undefined): [dir: string, name: string] {
-  if (output === undefined && isLogFile(runDir)) throw new UserError(`${runDir} is a metrics file, not a run directory: say where the figure goes with -o/--output`);
   if (output === undefined) return [path.join(runDir, LAYOUT.plots), name];
   return [path.dirname(output), path.basename(output).replace(/\.(svg|png)$/i, '')];
 }
@@ -56,6 +55,8 @@ export async function plotCurves(runDir: string, opts: CurvesPlotOptions = {}): 
   if (opts.names && opts.names.length !== dirs.length) throw new UserError(`--names: ${opts.names.length} names for ${dirs.length} runs`);
   const twice = dirs.find((d, i) => dirs.findIndex((e) => path.resolve(e) === path.resolve(d)) !== i);
   if (twice !== undefined) throw new UserError(`${twice}: the same run is given twice`);
+  // Before any log is read or figure drawn: a metrics file has no plots/ folder to default to.
+  if (opts.output === undefined && isLogFile(runDir)) throw new UserError(`${runDir} is a metrics file, not a run directory: say where the figure goes with -o/--output`);
   const logs = dirs.map((dir) => readMetricsLog(metricsFile(dir)));
   if (dirs.length === 1) {
     const x = opts.x ?? 'step';
