@@ -6,7 +6,7 @@ import { initBackend } from '../src/backend/index.ts';
 import { makeRandom } from './helpers/models.ts';
 
 // The stock tfjs-wasm kernels, captured before initBackend replaces them (src/backend/wasm-kernels.ts).
-const REPLACED = ['Slice', 'SplitV', 'Unpack', 'Concat', 'Identity', 'Cast', 'Transpose', 'Sum', 'GatherV2'] as const;
+const REPLACED = ['Slice', 'SplitV', 'Unpack', 'Concat', 'Identity', 'Cast', 'Transpose', 'Sum', 'GatherV2', 'BatchMatMul'] as const;
 const stock = new Map(REPLACED.map((name) => [name, tf.getKernel(name, 'wasm')!]));
 
 /** Run the stock kernel on tensors and wrap its outputs as tensors. */
@@ -196,6 +196,61 @@ describe('wasm kernels (src/backend/wasm-kernels.ts) match the stock tfjs-wasm k
     });
   });
 
+  it('BatchMatMul with a batch of one: bit for bit the stock kernel (XNNPACK), edges and K blocks included', () => {
+    const rand = makeRandom(15);
+    // Rows around the 4-row tile and the 128-row block, columns around the 8- and 4-wide tiles,
+    // shared sizes across the 256 block; N = 1024 is the packed-panel case.
+    const Ms = [1, 3, 4, 5, 32, 130];
+    const Ks = [1, 7, 256, 257, 600];
+    const Ns = [1, 3, 4, 8, 13, 1024];
+    for (const M of Ms) for (const K of Ks) for (const N of Ns) {
+      if (M * K * N > 2e6 && !(M === 32 && N === 1024)) continue;
+      tf.tidy(() => {
+        const a = randomTensor([M, K], 'float32', rand);
+        const b = randomTensor([K, N], 'float32', rand);
+        assertSame([tf.matMul(a, b)], runStock('BatchMatMul', { a, b }, { transposeA: false, transposeB: false }), `[${M}, ${K}] · [${K}, ${N}]`);
+      });
+    }
+  });
+
+  it('BatchMatMul over batches (one side broadcast or not) equals float64 sums; transposed inputs still work', () => {
+    const rand = makeRandom(16);
+    const cases: [number[], number[]][] = [
+      [[3, 5, 9], [3, 9, 10]],
+      [[2, 4, 1, 64], [2, 4, 64, 15]],
+      [[2, 4, 1, 15], [2, 4, 15, 64]],
+      [[1, 6, 7], [4, 7, 16]],
+      [[4, 6, 7], [7, 16]],
+    ];
+    for (const [sa, sb] of cases) {
+      tf.tidy(() => {
+        const a = randomTensor(sa, 'float32', rand);
+        const b = randomTensor(sb, 'float32', rand);
+        const got = tf.matMul(a, b);
+        const [M, K] = sa.slice(-2) as [number, number];
+        const N = sb.at(-1)!;
+        const batch = got.size / (M * N);
+        const av = a.dataSync(), bv = b.dataSync(), cv = got.dataSync();
+        const aBatch = a.size / (M * K), bBatch = b.size / (K * N);
+        for (let t = 0; t < batch; t++) {
+          const ta = aBatch === 1 ? 0 : t;
+          const tb = bBatch === 1 ? 0 : t;
+          for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+            let sum = 0;
+            for (let k = 0; k < K; k++) sum += av[ta * M * K + i * K + k]! * bv[tb * K * N + k * N + j]!;
+            assert.ok(Math.abs(cv[t * M * N + i * N + j]! - sum) <= 1e-5 * Math.max(1, Math.abs(sum)) * K, `[${sa}] · [${sb}] at ${t},${i},${j}: ${cv[t * M * N + i * N + j]} vs ${sum}`);
+          }
+        }
+      });
+    }
+    tf.tidy(() => {
+      const a = randomTensor([6, 5], 'float32', rand);
+      const b = randomTensor([7, 5], 'float32', rand);
+      assertSame([tf.matMul(a, b, false, true)], [tf.matMul(a, tf.transpose(b))], 'transposeB');
+      assertSame([tf.matMul(tf.transpose(a), b, true, true)], [tf.matMul(a, tf.transpose(b))], 'transposeA and B');
+    });
+  });
+
   it('reads inputs correctly when the output allocation grows the wasm memory', () => {
     const backend = tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } };
     const heapBefore = backend.wasm.HEAPU8.buffer.byteLength;
@@ -234,6 +289,7 @@ describe('wasm kernels (src/backend/wasm-kernels.ts) match the stock tfjs-wasm k
       tf.concat([x, x], 2);
       tf.slice(x, [1, 2, 3], [2, 2, 2]);
       tf.transpose(tf.clone(tf.cast(x, 'float32')), [0, 2, 1]);
+      tf.matMul(x, tf.ones([4, 8, 3]));
     });
     assert.equal(tf.memory().numTensors, tensors);
     assert.equal(tf.backend().numDataIds(), buffers);

@@ -1,0 +1,255 @@
+/**
+ * A float32 matrix multiply in WebAssembly SIMD that runs on tfjs-wasm's own heap.
+ *
+ * Why: tfjs-wasm 4.22's BatchMatMul (XNNPACK) reaches 18–34 GFLOP/s on one core of this machine
+ * for mt's shapes, and a scalar loop (1–2 GFLOP/s) whenever the batch is above 1. This kernel
+ * reaches 41–46 GFLOP/s on the same shapes (docs/performance.md, "Own matmul kernel"), and the
+ * 8000-way output projection and its gradient are most of every training and decoding step.
+ *
+ * The micro-kernel computes a tile of R = 4 rows × W = 8 columns of C, holding it in eight f32x4
+ * registers while it walks the shared dimension: per k, two loads of B's row, four splats of A's
+ * column, eight multiply-adds (separate mul and add: the relaxed-SIMD FMA needs a flag in Node 20
+ * and was not faster on this CPU). Around it, blocking keeps the working set in cache:
+ * KC = 256 columns of A and rows of B at a time (a B panel of 256 × 8 floats stays in L1) and
+ * MC = 128 rows of A (a 128 × 256 block of A stays in L2 while every panel of B passes). Edges
+ * use the same loops with R = 1 and W = 4 or 1. Each C element is the sum over k in blocks of
+ * KC, in order: a different rounding from XNNPACK's, never a different result beyond it.
+ *
+ * The module imports tfjs's WebAssembly.Memory, so operands are read and results written in
+ * place: no copies in or out. The code is emitted here byte by byte (a few dozen opcodes,
+ * named below), so there is no binary blob and no build step.
+ */
+
+const KC = 256;
+const MC = 128;
+const PARAMS = 12;
+/** Bytes of heap the caller lends the kernel for one packed panel of B (KC × 8 floats). */
+export const GEMM_SCRATCH_BYTES = KC * 8 * 4;
+
+// ---- A minimal WebAssembly encoder: just the opcodes the kernel uses. ----
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) return [...out, byte];
+    out.push(byte | 0x80);
+  }
+}
+
+const I32 = 0x7f;
+const F32 = 0x7d;
+const V128 = 0x7b;
+const simd = (op: number) => [0xfd, ...uleb(op)];
+const memarg = (offset: number) => [0, ...uleb(offset)]; // alignment hint 1: always valid
+
+const op = {
+  get: (i: number) => [0x20, ...uleb(i)],
+  set: (i: number) => [0x21, ...uleb(i)],
+  tee: (i: number) => [0x22, ...uleb(i)],
+  i32: (n: number) => [0x41, ...sleb(n)],
+  add: [0x6a],
+  sub: [0x6b],
+  mul: [0x6c],
+  shl: [0x74],
+  ltU: [0x49],
+  loop: [0x03, 0x40],
+  if: [0x04, 0x40],
+  else: [0x05],
+  end: [0x0b],
+  brIf: (depth: number) => [0x0d, ...uleb(depth)],
+  f32Load: (offset: number) => [0x2a, ...memarg(offset)],
+  f32Store: (offset: number) => [0x38, ...memarg(offset)],
+  f32Zero: [0x43, 0, 0, 0, 0],
+  f32Add: [0x92],
+  f32Mul: [0x94],
+  v128Load: (offset: number) => [...simd(0x00), ...memarg(offset)],
+  v128Splat32: (offset: number) => [...simd(0x09), ...memarg(offset)],
+  v128Store: (offset: number) => [...simd(0x0b), ...memarg(offset)],
+  v128Zero: [...simd(0x0c), ...new Array<number>(16).fill(0)],
+  f32x4Add: simd(0xe4),
+  f32x4Mul: simd(0xe6),
+};
+
+/**
+ * One tile loop: for j in [j0, j1) step W, for i in [0, M) step R, C[i.., j..] (+)= A[i.., 0:K] ·
+ * B[0:K, j..]. Pointers are byte offsets; lda/ldb/ldc are row strides in floats. Every loop runs
+ * at least once: the caller passes M ≥ R, K ≥ 1 and j1 − j0 ≥ W, multiples of R and W.
+ */
+function tileFunction(R: number, W: 1 | 4 | 8): number[] {
+  // Parameters 0–11, then locals.
+  const [a, b, c, lda, ldb, ldc, M, K, j0, j1, accumulate, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  let next = PARAMS;
+  const i = next++, j = next++, k = next++, pb = next++, pc = next++, rowA = next++, rowB = next++, rowC = next++;
+  const panel = next++, panelStride = next++, from = next++, to = next++;
+  const pa = Array.from({ length: R }, () => next++);
+  const i32Locals = next - PARAMS;
+  const vectors = W === 1 ? 1 : W / 4; // registers per row of the tile
+  const lane = W === 1 ? F32 : V128;
+  const bReg = Array.from({ length: vectors }, () => next++);
+  const aReg = next++;
+  const acc = Array.from({ length: R }, () => Array.from({ length: vectors }, () => next++));
+  const laneLocals = next - PARAMS - i32Locals;
+  const step = W === 1 ? 4 : 16; // bytes per register
+
+  const rowOfC = (r: number) => [...op.get(pc), ...op.i32(r), ...op.get(rowC), ...op.mul, ...op.add];
+  const load = (offset: number) => (W === 1 ? op.f32Load(offset) : op.v128Load(offset));
+  const store = (offset: number) => (W === 1 ? op.f32Store(offset) : op.v128Store(offset));
+  const code: number[] = [
+    ...op.get(lda), ...op.i32(2), ...op.shl, ...op.set(rowA),
+    ...op.get(ldb), ...op.i32(2), ...op.shl, ...op.set(rowB),
+    ...op.get(ldc), ...op.i32(2), ...op.shl, ...op.set(rowC),
+    ...op.get(j0), ...op.set(j),
+    ...op.loop, // j
+    ...op.get(b), ...op.get(j), ...op.i32(2), ...op.shl, ...op.add, ...op.set(panel),
+    ...op.get(rowB), ...op.set(panelStride),
+  ];
+  if (W === 8) {
+    // Copy the panel B[0:K, j:j+8] to `scratch`, contiguous: rows of B a power-of-two bytes apart
+    // (N = 1024: 4 KB) all map to the same L1 sets, which made N = 1024 twice as slow as N = 1000.
+    code.push(
+      ...op.get(panel), ...op.set(from), ...op.get(scratch), ...op.set(to), ...op.get(K), ...op.set(k),
+      ...op.loop,
+      ...op.get(to), ...op.get(from), ...op.v128Load(0), ...op.v128Store(0),
+      ...op.get(to), ...op.get(from), ...op.v128Load(16), ...op.v128Store(16),
+      ...op.get(from), ...op.get(rowB), ...op.add, ...op.set(from),
+      ...op.get(to), ...op.i32(32), ...op.add, ...op.set(to),
+      ...op.get(k), ...op.i32(1), ...op.sub, ...op.tee(k), ...op.brIf(0), ...op.end,
+      ...op.get(scratch), ...op.set(panel), ...op.i32(32), ...op.set(panelStride),
+    );
+  }
+  code.push(
+    ...op.i32(0), ...op.set(i),
+    ...op.loop, // i
+    // pc = c + (i·ldc + j)·4
+    ...op.get(c), ...op.get(i), ...op.get(ldc), ...op.mul, ...op.get(j), ...op.add, ...op.i32(2), ...op.shl, ...op.add, ...op.set(pc),
+  );
+  // The tile's accumulators start at C (accumulate) or at zero.
+  code.push(...op.get(accumulate), ...op.if);
+  for (let r = 0; r < R; r++) for (let v = 0; v < vectors; v++) code.push(...rowOfC(r), ...load(v * step), ...op.set(acc[r]![v]!));
+  code.push(...op.else);
+  for (let r = 0; r < R; r++) for (let v = 0; v < vectors; v++) code.push(...(W === 1 ? op.f32Zero : op.v128Zero), ...op.set(acc[r]![v]!));
+  code.push(...op.end);
+  for (let r = 0; r < R; r++) {
+    // pa[r] = a + (i + r)·lda·4
+    code.push(...op.get(a), ...op.get(i), ...op.i32(r), ...op.add, ...op.get(rowA), ...op.mul, ...op.add, ...op.set(pa[r]!));
+  }
+  code.push(...op.get(panel), ...op.set(pb));
+  code.push(...op.get(K), ...op.set(k), ...op.loop); // k
+  for (let v = 0; v < vectors; v++) code.push(...op.get(pb), ...load(v * step), ...op.set(bReg[v]!));
+  for (let r = 0; r < R; r++) {
+    code.push(...op.get(pa[r]!), ...(W === 1 ? op.f32Load(0) : op.v128Splat32(0)), ...op.set(aReg));
+    for (let v = 0; v < vectors; v++) {
+      code.push(...op.get(acc[r]![v]!), ...op.get(aReg), ...op.get(bReg[v]!));
+      code.push(...(W === 1 ? [...op.f32Mul, ...op.f32Add] : [...op.f32x4Mul, ...op.f32x4Add]), ...op.set(acc[r]![v]!));
+    }
+    code.push(...op.get(pa[r]!), ...op.i32(4), ...op.add, ...op.set(pa[r]!));
+  }
+  code.push(...op.get(pb), ...op.get(panelStride), ...op.add, ...op.set(pb));
+  code.push(...op.get(k), ...op.i32(1), ...op.sub, ...op.tee(k), ...op.brIf(0), ...op.end); // k
+  for (let r = 0; r < R; r++) for (let v = 0; v < vectors; v++) code.push(...rowOfC(r), ...op.get(acc[r]![v]!), ...store(v * step));
+  code.push(...op.get(i), ...op.i32(R), ...op.add, ...op.tee(i), ...op.get(M), ...op.ltU, ...op.brIf(0), ...op.end); // i
+  code.push(...op.get(j), ...op.i32(W), ...op.add, ...op.tee(j), ...op.get(j1), ...op.ltU, ...op.brIf(0), ...op.end); // j
+  code.push(...op.end);
+  const locals = [...uleb(2), ...uleb(i32Locals), I32, ...uleb(laneLocals), lane];
+  const body = [...locals, ...code];
+  return [...uleb(body.length), ...body];
+}
+
+const VARIANTS = [
+  [4, 8],
+  [4, 4],
+  [4, 1],
+  [1, 8],
+  [1, 4],
+  [1, 1],
+] as const;
+
+function section(id: number, content: number[]): number[] {
+  return [id, ...uleb(content.length), ...content];
+}
+
+function vector(items: number[][]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+
+function name(s: string): number[] {
+  return [...uleb(s.length), ...[...s].map((ch) => ch.charCodeAt(0))];
+}
+
+/** The module's bytes: one function per (R, W) variant, exported as `tile{R}x{W}`. */
+export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
+  const type = [0x60, ...uleb(PARAMS), ...new Array<number>(PARAMS).fill(I32), 0];
+  const memoryImport = [...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)];
+  const exports = VARIANTS.map(([R, W], f) => [...name(`tile${R}x${W}`), 0x00, ...uleb(f)]);
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vector([type])),
+    ...section(2, vector([memoryImport])),
+    ...section(3, vector(VARIANTS.map(() => [0]))),
+    ...section(7, vector(exports)),
+    ...section(10, vector(VARIANTS.map(([R, W]) => tileFunction(R, W)))),
+  ]);
+}
+
+type Tile = (a: number, b: number, c: number, lda: number, ldb: number, ldc: number, M: number, K: number, j0: number, j1: number, accumulate: number, scratch: number) => void;
+
+/**
+ * C[M, N] = A[M, K] · B[K, N], all row-major float32 at byte offsets of the memory; `scratch`
+ * is GEMM_SCRATCH_BYTES of that memory the kernel may overwrite.
+ */
+export type Gemm = (a: number, b: number, c: number, M: number, K: number, N: number, scratch: number) => void;
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/**
+ * The kernel bound to `memory`, or null where it cannot run: no WebAssembly SIMD, or a shared
+ * memory (tfjs's threaded build), which a module must import as shared.
+ */
+export function createGemm(memory: WebAssembly.Memory): Gemm | null {
+  if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return null;
+  if (compiled === undefined) {
+    const bytes = gemmModuleBytes();
+    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  }
+  if (!compiled) return null;
+  const fns = new WebAssembly.Instance(compiled, { env: { memory } }).exports as Record<string, Tile>;
+  const tile = (R: number, W: number) => fns[`tile${R}x${W}`]!;
+
+  return (a, b, c, M, K, N, scratch) => {
+    const M4 = M - (M % 4);
+    const N8 = N - (N % 8);
+    const N4 = N - (N % 4);
+    // Column ranges by tile width: [0, N8) by 8, [N8, N4) by 4, [N4, N) by 1.
+    const columns: [number, number, number][] = [];
+    if (N8 > 0) columns.push([8, 0, N8]);
+    if (N4 > N8) columns.push([4, N8, N4]);
+    if (N > N4) columns.push([1, N4, N]);
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const kc = Math.min(KC, K - k0);
+      const accumulate = k0 > 0 ? 1 : 0;
+      for (let i0 = 0; i0 < M; i0 += MC) {
+        const mc = Math.min(MC, M - i0);
+        const full = Math.min(mc, Math.max(0, M4 - i0)); // rows of this block in 4-row tiles
+        for (const [W, from, to] of columns) {
+          const aAt = a + (i0 * K + k0) * 4;
+          const bAt = b + k0 * N * 4;
+          if (full > 0) tile(4, W)(aAt, bAt, c + i0 * N * 4, K, N, N, full, kc, from, to, accumulate, scratch);
+          if (mc > full) tile(1, W)(aAt + full * K * 4, bAt, c + (i0 + full) * N * 4, K, N, N, mc - full, kc, from, to, accumulate, scratch);
+        }
+      }
+    }
+  };
+}
