@@ -9,11 +9,13 @@
  * The micro-kernel computes a tile of R = 4 rows × W = 8 columns of C, holding it in eight f32x4
  * registers while it walks the shared dimension: per k, two loads of B's row, four splats of A's
  * column, eight multiply-adds (separate mul and add: the relaxed-SIMD FMA needs a flag in Node 20
- * and was not faster on this CPU). Around it, blocking keeps the working set in cache:
- * KC = 256 columns of A and rows of B at a time (a B panel of 256 × 8 floats stays in L1) and
- * MC = 128 rows of A (a 128 × 256 block of A stays in L2 while every panel of B passes). Edges
- * use the same loops with R = 1 and W = 4 or 1. Each C element is the sum over k in blocks of
- * KC, in order: a different rounding from XNNPACK's, never a different result beyond it.
+ * and was not faster on this CPU). Around it, blocking keeps the working set in cache: B is
+ * taken KC = 256 rows at a time and packed into panels of 8 columns (a 256 × 8 panel, 8 KB,
+ * stays in L1 while the row tiles pass), and A MC = 128 rows at a time (a 128 × 256 block stays
+ * in L2 while every panel passes). Edge tiles use the same loops with R = 1–3 rows and W = 4
+ * or 1 columns. Each C element is the sum over k in order, k = 0, 1, …, with a separate
+ * multiply and add: the sums XNNPACK's kernels make, so a batch of one gives XNNPACK's result
+ * bit for bit (test/backend-kernels.test.ts).
  *
  * The module imports tfjs's WebAssembly.Memory, so operands are read and results written in
  * place: no copies in or out. The code is emitted here byte by byte (a few dozen opcodes,
@@ -22,9 +24,11 @@
 
 const KC = 256;
 const MC = 128;
+const NC = 64;
 const PARAMS = 12;
-/** Bytes of heap the caller lends the kernel for one packed panel of B (KC × 8 floats). */
-export const GEMM_SCRATCH_BYTES = KC * 8 * 4;
+
+/** Bytes of heap the kernel needs for packing B: one KC × NC block. */
+export const GEMM_SCRATCH_BYTES = KC * NC * 4;
 
 // ---- A minimal WebAssembly encoder: just the opcodes the kernel uses. ----
 
@@ -85,15 +89,16 @@ const op = {
 
 /**
  * One tile loop: for j in [j0, j1) step W, for i in [0, M) step R, C[i.., j..] (+)= A[i.., 0:K] ·
- * B[0:K, j..]. Pointers are byte offsets; lda/ldb/ldc are row strides in floats. Every loop runs
- * at least once: the caller passes M ≥ R, K ≥ 1 and j1 − j0 ≥ W, multiples of R and W.
+ * B[0:K, j..]. W = 8 reads B from the packed block made by `pack` (panel j/8 at packed + j·K·4,
+ * rows 32 bytes apart); W = 4 and 1 (the last columns) read B in place. Pointers are byte
+ * offsets; lda/ldb/ldc are row strides in floats. Every loop runs at least once: the caller
+ * passes M ≥ R, K ≥ 1 and j1 − j0 ≥ W, multiples of R and W.
  */
 function tileFunction(R: number, W: 1 | 4 | 8): number[] {
-  // Parameters 0–11, then locals.
-  const [a, b, c, lda, ldb, ldc, M, K, j0, j1, accumulate, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const [a, b, c, lda, ldb, ldc, M, K, j0, j1, accumulate, packed] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   let next = PARAMS;
-  const i = next++, j = next++, k = next++, pb = next++, pc = next++, rowA = next++, rowB = next++, rowC = next++;
-  const panel = next++, panelStride = next++, from = next++, to = next++;
+  const i = next++, j = next++, k = next++, pb = next++, pc = next++, rowA = next++, rowC = next++;
+  const panel = next++, panelStride = next++;
   const pa = Array.from({ length: R }, () => next++);
   const i32Locals = next - PARAMS;
   const vectors = W === 1 ? 1 : W / 4; // registers per row of the tile
@@ -109,33 +114,20 @@ function tileFunction(R: number, W: 1 | 4 | 8): number[] {
   const store = (offset: number) => (W === 1 ? op.f32Store(offset) : op.v128Store(offset));
   const code: number[] = [
     ...op.get(lda), ...op.i32(2), ...op.shl, ...op.set(rowA),
-    ...op.get(ldb), ...op.i32(2), ...op.shl, ...op.set(rowB),
     ...op.get(ldc), ...op.i32(2), ...op.shl, ...op.set(rowC),
+    ...(W === 8 ? [...op.i32(32)] : [...op.get(ldb), ...op.i32(2), ...op.shl]), ...op.set(panelStride),
     ...op.get(j0), ...op.set(j),
     ...op.loop, // j
-    ...op.get(b), ...op.get(j), ...op.i32(2), ...op.shl, ...op.add, ...op.set(panel),
-    ...op.get(rowB), ...op.set(panelStride),
-  ];
-  if (W === 8) {
-    // Copy the panel B[0:K, j:j+8] to `scratch`, contiguous: rows of B a power-of-two bytes apart
-    // (N = 1024: 4 KB) all map to the same L1 sets, which made N = 1024 twice as slow as N = 1000.
-    code.push(
-      ...op.get(panel), ...op.set(from), ...op.get(scratch), ...op.set(to), ...op.get(K), ...op.set(k),
-      ...op.loop,
-      ...op.get(to), ...op.get(from), ...op.v128Load(0), ...op.v128Store(0),
-      ...op.get(to), ...op.get(from), ...op.v128Load(16), ...op.v128Store(16),
-      ...op.get(from), ...op.get(rowB), ...op.add, ...op.set(from),
-      ...op.get(to), ...op.i32(32), ...op.add, ...op.set(to),
-      ...op.get(k), ...op.i32(1), ...op.sub, ...op.tee(k), ...op.brIf(0), ...op.end,
-      ...op.get(scratch), ...op.set(panel), ...op.i32(32), ...op.set(panelStride),
-    );
-  }
-  code.push(
+    // W = 8: panel = packed + (j − j0)·K·4; else panel = b + j·4
+    ...(W === 8
+      ? [...op.get(packed), ...op.get(j), ...op.get(j0), ...op.sub, ...op.get(K), ...op.mul, ...op.i32(2), ...op.shl, ...op.add]
+      : [...op.get(b), ...op.get(j), ...op.i32(2), ...op.shl, ...op.add]),
+    ...op.set(panel),
     ...op.i32(0), ...op.set(i),
     ...op.loop, // i
     // pc = c + (i·ldc + j)·4
     ...op.get(c), ...op.get(i), ...op.get(ldc), ...op.mul, ...op.get(j), ...op.add, ...op.i32(2), ...op.shl, ...op.add, ...op.set(pc),
-  );
+  ];
   // The tile's accumulators start at C (accumulate) or at zero.
   code.push(...op.get(accumulate), ...op.if);
   for (let r = 0; r < R; r++) for (let v = 0; v < vectors; v++) code.push(...rowOfC(r), ...load(v * step), ...op.set(acc[r]![v]!));
@@ -163,19 +155,47 @@ function tileFunction(R: number, W: 1 | 4 | 8): number[] {
   code.push(...op.get(i), ...op.i32(R), ...op.add, ...op.tee(i), ...op.get(M), ...op.ltU, ...op.brIf(0), ...op.end); // i
   code.push(...op.get(j), ...op.i32(W), ...op.add, ...op.tee(j), ...op.get(j1), ...op.ltU, ...op.brIf(0), ...op.end); // j
   code.push(...op.end);
-  const locals = [...uleb(2), ...uleb(i32Locals), I32, ...uleb(laneLocals), lane];
-  const body = [...locals, ...code];
+  return functionBody([[i32Locals, I32], [laneLocals, lane]], code);
+}
+
+/**
+ * pack(b, ldb, K, j0, j1, packed): copy B[0:K, j0:j1] into panels of 8 columns, each K rows of 32
+ * contiguous bytes (the panel of column j at packed + (j − j0)·K·4). Read in place, rows of B a
+ * power of two bytes apart (N = 1024: 4 KB) all fell into the same L1 sets, and N = 1024 ran at
+ * half the speed of N = 1000; packed, a panel is 8 KB of consecutive lines.
+ * Same parameter list as the tiles (unused ones ignored), so one function type serves all.
+ */
+function packFunction(): number[] {
+  const [b, ldb, K, j0, j1, packed] = [1, 4, 7, 8, 9, 11];
+  let next = PARAMS;
+  const k = next++, j = next++, from = next++, to = next++, rowB = next++, panelBytes = next++;
+  const code = [
+    ...op.get(ldb), ...op.i32(2), ...op.shl, ...op.set(rowB),
+    ...op.get(K), ...op.i32(5), ...op.shl, ...op.set(panelBytes),
+    ...op.i32(0), ...op.set(k),
+    ...op.loop, // k: row k of B → row k of every panel
+    ...op.get(b), ...op.get(k), ...op.get(rowB), ...op.mul, ...op.add, ...op.get(j0), ...op.i32(2), ...op.shl, ...op.add, ...op.set(from),
+    ...op.get(packed), ...op.get(k), ...op.i32(5), ...op.shl, ...op.add, ...op.set(to),
+    ...op.get(j0), ...op.set(j),
+    ...op.loop, // j
+    ...op.get(to), ...op.get(from), ...op.v128Load(0), ...op.v128Store(0),
+    ...op.get(to), ...op.get(from), ...op.v128Load(16), ...op.v128Store(16),
+    ...op.get(from), ...op.i32(32), ...op.add, ...op.set(from),
+    ...op.get(to), ...op.get(panelBytes), ...op.add, ...op.set(to),
+    ...op.get(j), ...op.i32(8), ...op.add, ...op.tee(j), ...op.get(j1), ...op.ltU, ...op.brIf(0), ...op.end,
+    ...op.get(k), ...op.i32(1), ...op.add, ...op.tee(k), ...op.get(K), ...op.ltU, ...op.brIf(0), ...op.end,
+    ...op.end,
+  ];
+  return functionBody([[next - PARAMS, I32]], code);
+}
+
+function functionBody(locals: [number, number][], code: number[]): number[] {
+  const body = [...uleb(locals.length), ...locals.flatMap(([n, type]) => [...uleb(n), type]), ...code];
   return [...uleb(body.length), ...body];
 }
 
-const VARIANTS = [
-  [4, 8],
-  [4, 4],
-  [4, 1],
-  [1, 8],
-  [1, 4],
-  [1, 1],
-] as const;
+/** Tiles of 4 rows, and of the 1–3 rows left at the bottom, by each width. */
+const VARIANTS = [4, 3, 2, 1].flatMap((R) => ([8, 4, 1] as const).map((W) => [R, W] as const));
 
 function section(id: number, content: number[]): number[] {
   return [id, ...uleb(content.length), ...content];
@@ -189,22 +209,22 @@ function name(s: string): number[] {
   return [...uleb(s.length), ...[...s].map((ch) => ch.charCodeAt(0))];
 }
 
-/** The module's bytes: one function per (R, W) variant, exported as `tile{R}x{W}`. */
+/** The module's bytes: one function per (R, W) variant, exported as `tile{R}x{W}`, and `pack`. */
 export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
   const type = [0x60, ...uleb(PARAMS), ...new Array<number>(PARAMS).fill(I32), 0];
   const memoryImport = [...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)];
-  const exports = VARIANTS.map(([R, W], f) => [...name(`tile${R}x${W}`), 0x00, ...uleb(f)]);
+  const names = [...VARIANTS.map(([R, W]) => `tile${R}x${W}`), 'pack'];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vector([type])),
     ...section(2, vector([memoryImport])),
-    ...section(3, vector(VARIANTS.map(() => [0]))),
-    ...section(7, vector(exports)),
-    ...section(10, vector(VARIANTS.map(([R, W]) => tileFunction(R, W)))),
+    ...section(3, vector(names.map(() => [0]))),
+    ...section(7, vector(names.map((n, f) => [...name(n), 0x00, ...uleb(f)]))),
+    ...section(10, vector([...VARIANTS.map(([R, W]) => tileFunction(R, W)), packFunction()])),
   ]);
 }
 
-type Tile = (a: number, b: number, c: number, lda: number, ldb: number, ldc: number, M: number, K: number, j0: number, j1: number, accumulate: number, scratch: number) => void;
+type Tile = (a: number, b: number, c: number, lda: number, ldb: number, ldc: number, M: number, K: number, j0: number, j1: number, accumulate: number, packed: number) => void;
 
 /**
  * C[M, N] = A[M, K] · B[K, N], all row-major float32 at byte offsets of the memory; `scratch`
@@ -227,27 +247,30 @@ export function createGemm(memory: WebAssembly.Memory): Gemm | null {
   if (!compiled) return null;
   const fns = new WebAssembly.Instance(compiled, { env: { memory } }).exports as Record<string, Tile>;
   const tile = (R: number, W: number) => fns[`tile${R}x${W}`]!;
+  const pack = fns.pack!;
 
   return (a, b, c, M, K, N, scratch) => {
     const M4 = M - (M % 4);
     const N8 = N - (N % 8);
     const N4 = N - (N % 4);
-    // Column ranges by tile width: [0, N8) by 8, [N8, N4) by 4, [N4, N) by 1.
+    // Blocks of columns, by tile width: [0, N8) by 8 in blocks of NC (packed), then [N8, N4) by 4
+    // and [N4, N) by 1 (read in place).
     const columns: [number, number, number][] = [];
-    if (N8 > 0) columns.push([8, 0, N8]);
+    for (let j = 0; j < N8; j += NC) columns.push([8, j, Math.min(N8, j + NC)]);
     if (N4 > N8) columns.push([4, N8, N4]);
     if (N > N4) columns.push([1, N4, N]);
     for (let k0 = 0; k0 < K; k0 += KC) {
       const kc = Math.min(KC, K - k0);
       const accumulate = k0 > 0 ? 1 : 0;
+      const bAt = b + k0 * N * 4;
       for (let i0 = 0; i0 < M; i0 += MC) {
         const mc = Math.min(MC, M - i0);
         const full = Math.min(mc, Math.max(0, M4 - i0)); // rows of this block in 4-row tiles
+        const aAt = a + (i0 * K + k0) * 4;
         for (const [W, from, to] of columns) {
-          const aAt = a + (i0 * K + k0) * 4;
-          const bAt = b + k0 * N * 4;
+          if (W === 8) pack(0, bAt, 0, 0, N, 0, 0, kc, from, to, 0, scratch);
           if (full > 0) tile(4, W)(aAt, bAt, c + i0 * N * 4, K, N, N, full, kc, from, to, accumulate, scratch);
-          if (mc > full) tile(1, W)(aAt + full * K * 4, bAt, c + (i0 + full) * N * 4, K, N, N, mc - full, kc, from, to, accumulate, scratch);
+          if (mc > full) tile(mc - full, W)(aAt + full * K * 4, bAt, c + (i0 + full) * N * 4, K, N, N, mc - full, kc, from, to, accumulate, scratch);
         }
       }
     }
