@@ -6,7 +6,7 @@ import { initBackend } from '../src/backend/index.ts';
 import { makeRandom } from './helpers/models.ts';
 
 // The stock tfjs-wasm kernels, captured before initBackend replaces them (src/backend/wasm-kernels.ts).
-const REPLACED = ['Slice', 'SplitV', 'Unpack', 'Concat', 'Identity', 'Cast', 'Transpose', 'Sum', 'GatherV2', 'BatchMatMul'] as const;
+const REPLACED = ['Slice', 'SplitV', 'Unpack', 'Concat', 'Identity', 'Cast', 'Transpose', 'Sum', 'GatherV2', 'BatchMatMul', 'TopK'] as const;
 const stock = new Map(REPLACED.map((name) => [name, tf.getKernel(name, 'wasm')!]));
 
 /** Run the stock kernel on tensors and wrap its outputs as tensors. */
@@ -193,6 +193,28 @@ describe('wasm kernels (src/backend/wasm-kernels.ts) match the stock tfjs-wasm k
       assert.deepEqual(Array.from(tf.matMul(x, v).dataSync()), [6, 2]);
       const dy = tf.tensor2d([[1], [10]]);
       assert.deepEqual(Array.from(tf.matMul(dy, tf.transpose(v)).dataSync()), [1, 2, 3, 10, 20, 30]);
+    });
+  });
+
+  it('TopK: rows with many ties and -Infinity, every k; same values and indices as the stock kernel', () => {
+    const rand = makeRandom(17);
+    for (let trial = 0; trial < 200; trial++) {
+      const width = 1 + rand(trial % 4 === 0 ? 300 : 40);
+      const rows = 1 + rand(6);
+      const distinct = 1 + rand(12); // few distinct values: many ties
+      const values = Array.from({ length: rows * width }, () => (rand(10) === 0 ? -Infinity : rand(distinct) - distinct / 2));
+      const k = 1 + rand(Math.min(width, 70));
+      tf.tidy(() => {
+        const x = tf.tensor2d(values, [rows, width]);
+        const { values: v, indices: i } = tf.topk(x, k);
+        assertSame([v, i], runStock('TopK', { x }, { k, sorted: true }), `topk k=${k} of [${rows}, ${width}]`);
+      });
+    }
+    tf.tidy(() => {
+      const x = tf.tensor3d([3, NaN, 5, 1, 2, 2, 7, 0], [2, 1, 4]);
+      const { values: v, indices: i } = tf.topk(x, 2);
+      assertSame([v, i], runStock('TopK', { x }, { k: 2, sorted: true }), 'topk of rows with NaN');
+      assert.deepEqual(Array.from(i.dataSync()).slice(2), [2, 0], 'a row without NaN: 7 at 2, then 2 at 0 (lower index first)');
     });
   });
 

@@ -25,6 +25,10 @@
  *   over an empty tensor is 0 (the stock kernel returns uninitialised memory).
  * - GatherV2: the stock kernel copies element by element (12 ms for 32 rows of 8000 floats);
  *   here each gathered slice is one `copyWithin`.
+ * - TopK (float32, sorted, k ≤ 64): the stock kernel took 4.8 ms for [160, 8000], k = 10 (a beam-5
+ *   decoding step of 32 sentences); here one pass per row keeps the k best in order, and most
+ *   elements are turned away by one comparison with the k-th. Same order: value descending, ties
+ *   by lower index.
  * - BatchMatMul (float32, untransposed): mt's own SIMD kernel (wasm-gemm.ts), about twice
  *   XNNPACK's speed on mt's shapes and, for a batch of one, the same float32 sums in the same
  *   order (bit-identical); for a batch above one the stock kernel is a scalar loop.
@@ -249,6 +253,48 @@ function sum(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorI
   return out;
 }
 
+/** The k largest of each row of the last axis, best first; equal values by lower index. */
+function topK(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs.x!;
+  const { k, sorted } = args.attrs as unknown as tf.TopKAttrs;
+  const width = x.shape.at(-1) ?? 0;
+  if (x.dtype !== 'float32' || !sorted || k < 1 || k > 64 || k > width) return stock(args);
+  const backend = args.backend as BackendWasm;
+  const outShape = [...x.shape.slice(0, -1), k];
+  const values = backend.makeOutput(outShape, 'float32');
+  const indices = backend.makeOutput(outShape, 'int32');
+  const src = backend.typedArrayFromHeap(x) as Float32Array;
+  const outValues = backend.typedArrayFromHeap(values) as Float32Array;
+  const outIndices = backend.typedArrayFromHeap(indices) as Int32Array;
+  const best = new Float32Array(k);
+  const at = new Int32Array(k);
+  for (let row = 0, from = 0; from < src.length; row++, from += width) {
+    let count = 0;
+    for (let j = 0; j < width; j++) {
+      const v = src[from + j]!;
+      if (count === k && v <= best[k - 1]!) continue;
+      if (v !== v) {
+        // NaN (only ever reached here): leave its ordering to the stock kernel.
+        backend.disposeData(values.dataId);
+        backend.disposeData(indices.dataId);
+        return stock(args);
+      }
+      // Slide the smaller ones down; an equal one stays ahead (its index is lower).
+      let p = count < k ? count++ : k - 1;
+      while (p > 0 && best[p - 1]! < v) {
+        best[p] = best[p - 1]!;
+        at[p] = at[p - 1]!;
+        p--;
+      }
+      best[p] = v;
+      at[p] = j;
+    }
+    outValues.set(best, row * k);
+    outIndices.set(at, row * k);
+  }
+  return [values, indices];
+}
+
 const gemms = new WeakMap<BackendWasm, Gemm | null>();
 
 /** The SIMD kernel on this backend's heap (null where it cannot run: see createGemm). */
@@ -307,6 +353,7 @@ const REPLACEMENTS: Record<string, Replacement> = {
   Sum: sum,
   GatherV2: gather,
   BatchMatMul: batchMatMul,
+  TopK: topK,
 };
 
 let registered = false;

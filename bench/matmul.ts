@@ -1,0 +1,85 @@
+/**
+ * mt's wasm matmul kernel (src/backend/wasm-gemm.ts) against tfjs-wasm's stock BatchMatMul
+ * (XNNPACK), on the shapes mt's models multiply, one thread, both sides in the same process:
+ *
+ *   node --import tsx bench/matmul.ts [--shapes 32x512x8000,...] [--trials 5] [--min-seconds 1] [--json FILE]
+ *
+ * Each trial runs one side, then the other (stock, mt, stock, mt, …), each for ≥ --min-seconds of
+ * calls on the same operands; per shape it prints GFLOP/s per side (median, min–max), the ratio
+ * of medians and the range of per-trial ratios, and checks that both sides give the same values.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { initBackend } from '../src/backend/index.ts';
+import { compare, formatComparison, formatSummary, interleave, loadAverage, loadLines, machine, secondsFlag, summarize, wholeNumber } from './trials.ts';
+
+// Decoding (batch 32, beam 5 × 32) and training (2,048 target tokens) shapes of the Multi30k
+// configs: output projection, its two gradients, the Transformer's feed-forward and attention
+// projections, a GRU's gates; N = 1024 and 256 are the power-of-two strides.
+const DEFAULT_SHAPES = '32x256x256,32x256x1024,32x1024x256,32x512x8000,160x256x8000,2048x256x768,2048x512x8000,2048x8000x512,512x2048x8000';
+
+const { values: args } = parseArgs({
+  options: {
+    shapes: { type: 'string', default: DEFAULT_SHAPES },
+    trials: { type: 'string', default: '5' },
+    'min-seconds': { type: 'string', default: '1' },
+    json: { type: 'string' },
+  },
+});
+const trials = wholeNumber('--trials', args.trials, 1);
+const minSeconds = secondsFlag('--min-seconds', args['min-seconds']);
+const shapes = args.shapes.split(',').map((s) => {
+  const dims = s.split('x').map(Number);
+  if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`--shapes: expected MxKxN, got ${s}`);
+  return dims as [number, number, number];
+});
+
+// The stock kernel, captured before initBackend replaces it.
+const stock = tf.getKernel('BatchMatMul', 'wasm')!;
+await initBackend('wasm');
+const before = loadAverage();
+console.log(`matmul: tfjs-wasm's stock BatchMatMul (XNNPACK) against mt's (src/backend/wasm-gemm.ts), 1 thread, node ${process.version}, ${os.cpus()[0]?.model ?? ''}`);
+console.log(`${trials} interleaved trial(s) a side, each ≥ ${minSeconds} s of calls; GFLOP/s median (min–max)\n`);
+
+function stockMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const out = stock.kernelFunc({ inputs: { a, b }, attrs: { transposeA: false, transposeB: false }, backend: tf.backend() }) as tf.TensorInfo;
+  return tf.engine().makeTensorFromTensorInfo(out);
+}
+
+/** GFLOP/s of `f` over ≥ minSeconds of calls (at least 3). */
+function rate(f: () => tf.Tensor, flop: number): number {
+  let calls = 0;
+  const t0 = performance.now();
+  while (calls < 3 || performance.now() - t0 < minSeconds * 1000) {
+    f().dispose();
+    calls++;
+  }
+  return (flop * calls) / ((performance.now() - t0) * 1e6);
+}
+
+const records = [];
+for (const [M, K, N] of shapes) {
+  const a = tf.randomUniform([M, K], -1, 1);
+  const b = tf.randomUniform([K, N], -1, 1);
+  const flop = 2 * M * K * N;
+  const mine = tf.matMul(a, b);
+  const theirs = stockMatMul(a, b);
+  const maxDiff = tf.max(tf.abs(tf.sub(mine, theirs))).dataSync()[0]!;
+  tf.dispose([mine, theirs]);
+  const results = await interleave(trials, [
+    { name: 'stock', run: () => rate(() => stockMatMul(a, b), flop) },
+    { name: 'mt', run: () => rate(() => tf.matMul(a, b), flop) },
+  ]);
+  const s = summarize(results.get('stock')!);
+  const m = summarize(results.get('mt')!);
+  const c = compare(results.get('mt')!, results.get('stock')!);
+  console.log(`${M}×${K}×${N}: stock ${formatSummary(s, 1)}, mt ${formatSummary(m, 1)}, mt / stock ${formatComparison(c)}, largest difference ${maxDiff}`);
+  records.push({ shape: [M, K, N], stock: results.get('stock'), mt: results.get('mt'), ratio: c, maxDiff });
+  tf.dispose([a, b]);
+}
+const after = loadAverage(1);
+console.log(`\n${loadLines(before, after, os.availableParallelism()).join('\n')}`);
+if (args.json) fs.writeFileSync(args.json, `${JSON.stringify({ machine: machine(), trials, minSeconds, load: { before, after }, records }, null, 2)}\n`);
