@@ -1,10 +1,11 @@
 /**
  * A float32 matrix multiply in WebAssembly SIMD that runs on tfjs-wasm's own heap.
  *
- * Why: tfjs-wasm 4.22's BatchMatMul (XNNPACK) reaches 18–34 GFLOP/s on one core of this machine
- * for mt's shapes, and a scalar loop (1–2 GFLOP/s) whenever the batch is above 1. This kernel
- * reaches 41–46 GFLOP/s on the same shapes (docs/performance.md, "Own matmul kernel"), and the
- * 8000-way output projection and its gradient are most of every training and decoding step.
+ * Why: tfjs-wasm 4.22's BatchMatMul (XNNPACK) reaches 22–36 GFLOP/s on one core of this machine
+ * for mt's shapes, and a scalar loop (1.5–1.7 GFLOP/s) whenever the batch is above 1. This kernel
+ * reaches 29–48 GFLOP/s on the same single matmuls and 20–22 on the batched ones (bench/matmul.ts;
+ * docs/performance.md, "mt's own matmul kernel"); matmuls are most of every training and
+ * decoding step.
  *
  * The micro-kernel computes a tile of R = 4 rows × W = 8 columns of C, holding it in eight f32x4
  * registers while it walks the shared dimension: per k, two loads of B's row, four splats of A's
