@@ -247,7 +247,10 @@ export function createGemm(memory: WebAssembly.Memory): Gemm | null {
   }
   if (!compiled) return null;
   const fns = new WebAssembly.Instance(compiled, { env: { memory } }).exports as Record<string, Tile>;
-  const tile = (R: number, W: number) => fns[`tile${R}x${W}`]!;
+  // tiles[R][W], looked up once here rather than by name on every call of the driver below.
+  const tiles: Record<number, Record<number, Tile>> = {};
+  for (const [R, W] of VARIANTS) (tiles[R] ??= {})[W] = fns[`tile${R}x${W}`]!;
+  const tile = (R: number, W: number) => tiles[R]![W]!;
   const pack = fns.pack!;
 
   return (a, b, c, M, K, N, scratch) => {
