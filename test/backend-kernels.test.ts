@@ -6,7 +6,7 @@ import { initBackend } from '../src/backend/index.ts';
 import { makeRandom } from './helpers/models.ts';
 
 // The stock tfjs-wasm kernels, captured before initBackend replaces them (src/backend/wasm-kernels.ts).
-const REPLACED = ['Slice', 'SplitV', 'Unpack', 'Concat', 'Identity', 'Cast', 'Transpose', 'Sum', 'GatherV2', 'BatchMatMul', 'TopK'] as const;
+const REPLACED = ['Slice', 'SplitV', 'Unpack', 'Concat', 'Identity', 'Cast', 'Transpose', 'Sum', 'GatherV2', 'BatchMatMul', 'TopK', 'Max'] as const;
 const stock = new Map(REPLACED.map((name) => [name, tf.getKernel(name, 'wasm')!]));
 
 /** Run the stock kernel on tensors and wrap its outputs as tensors. */
@@ -218,6 +218,64 @@ describe('wasm kernels (src/backend/wasm-kernels.ts) match the stock tfjs-wasm k
     });
   });
 
+  it('Max over the last axis and TopK with k = 1 (the SIMD pass): ties, ±0, ±Infinity, NaN; bit for bit the stock kernels', () => {
+    const rand = makeRandom(18);
+    const kinds = [0, -0, Infinity, -Infinity, NaN];
+    // Widths around the pass's 16-element step (below 16 is the fallback), and a vocabulary.
+    const widths = [1, 3, 15, 16, 17, 31, 32, 33, 47, 64, 100, 8000];
+    for (let trial = 0; trial < 240; trial++) {
+      const width = widths[trial % widths.length]!;
+      const rows = 1 + rand(5);
+      const distinct = 1 + rand(6); // few distinct values: many ties, across lanes too
+      const special = trial % 3 === 0 ? kinds[rand(trial % 2 === 0 ? 4 : 5)]! : undefined; // NaN in every sixth trial
+      const values = Array.from({ length: rows * width }, () => (special !== undefined && rand(8) === 0 ? special : rand(distinct) - distinct + 1));
+      if (trial % 4 === 1) values.fill(0).forEach((_, i) => (values[i] = rand(2) === 0 ? -0 : 0)); // all zeros, both signs
+      tf.tidy(() => {
+        const x = tf.tensor2d(values, [rows, width]);
+        const what = `[${rows}, ${width}] with ${String(special)}`;
+        assertSame([tf.max(x, 1)], runStock('Max', { x }, { reductionIndices: [1], keepDims: false }), `max ${what}`);
+        assertSame([tf.max(x, -1, true)], runStock('Max', { x }, { reductionIndices: [-1], keepDims: true }), `max keepDims ${what}`);
+        const { values: v, indices: i } = tf.topk(x, 1);
+        assertSame([v, i], runStock('TopK', { x }, { k: 1, sorted: true }), `topk 1 ${what}`);
+      });
+    }
+    tf.tidy(() => {
+      // The first maximum wins, whichever lane it falls in: 5 at 3 (lane 3) and at 16 (lane 0).
+      const row = Array.from({ length: 40 }, (_, j) => (j === 3 || j === 16 ? 5 : j === 39 ? 5 : 1));
+      assert.deepEqual(Array.from(tf.topk(tf.tensor2d(row, [1, 40]), 1).indices.dataSync()), [3]);
+      // Other axes still reduce (the stock kernel).
+      const x = tf.tensor3d([1, 9, 3, 4, 5, 6, 7, 8], [2, 2, 2]);
+      assert.deepEqual(Array.from(tf.max(x, 1).dataSync()), [3, 9, 7, 8]);
+      assert.deepEqual(Array.from(tf.max(x, [1, 2]).dataSync()), [9, 8]);
+    });
+  });
+
+  it('BatchMatMul by a right-hand side met again (packed once, kept): bit for bit at every use; a freed one is never reused', () => {
+    const rand = makeRandom(19);
+    for (const [M, K, N] of [[4, 300, 77], [32, 512, 1000], [3, 8, 16], [130, 260, 24]] as const) {
+      const b = randomTensor([K, N], 'float32', rand);
+      const reference = tf.tidy(() => runStock('BatchMatMul', { a: tf.ones([M, K]), b }, { transposeA: false, transposeB: false })[0]!);
+      // First use: packed per block as usual; second: packed whole; third and later: the kept copy.
+      for (let use = 0; use < 4; use++) {
+        tf.tidy(() => {
+          const a = randomTensor([M, K], 'float32', rand);
+          assertSame([tf.matMul(a, b)], runStock('BatchMatMul', { a, b }, { transposeA: false, transposeB: false }), `[${M}, ${K}] · [${K}, ${N}], use ${use + 1}`);
+          assertSame([tf.matMul(tf.ones([M, K]), b)], [reference], `ones · b, use ${use + 1}`);
+        });
+      }
+      // A new tensor of the same shape, likely in the freed one's heap block: its own values count.
+      b.dispose();
+      const b2 = randomTensor([K, N], 'float32', rand);
+      for (let use = 0; use < 3; use++) {
+        tf.tidy(() => {
+          const a = randomTensor([M, K], 'float32', rand);
+          assertSame([tf.matMul(a, b2)], runStock('BatchMatMul', { a, b: b2 }, { transposeA: false, transposeB: false }), `after disposal, use ${use + 1}`);
+        });
+      }
+      tf.dispose([b2, reference]);
+    }
+  });
+
   it('BatchMatMul with a batch of one: bit for bit the stock kernel (XNNPACK), edges and K blocks included', () => {
     const rand = makeRandom(15);
     // Rows around the 4-row tile and the 128-row block, columns around the 8- and 4-wide tiles,
@@ -312,6 +370,8 @@ describe('wasm kernels (src/backend/wasm-kernels.ts) match the stock tfjs-wasm k
       tf.slice(x, [1, 2, 3], [2, 2, 2]);
       tf.transpose(tf.clone(tf.cast(x, 'float32')), [0, 2, 1]);
       tf.matMul(x, tf.ones([4, 8, 3]));
+      tf.max(x, 2);
+      tf.topk(x, 1);
     });
     assert.equal(tf.memory().numTensors, tensors);
     assert.equal(tf.backend().numDataIds(), buffers);

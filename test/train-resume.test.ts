@@ -142,8 +142,9 @@ describe('CPU time (cpu_s)', () => {
       log.warnings.some((w) => /step-000002 records no CPU time \(written by an older mt\): cpu_s counts from 0 at its step 2/.test(w)),
       log.warnings.join('\n'),
     );
+    // Counted from 0 at step 2: logged to 0.1 s, a tiny model's first steps may still read 0.
     const after = loggedCpu(run).filter(([step]) => step > 2);
-    assert.ok(after.every(([, c]) => c > 0) && nonDecreasing(after.map(([, c]) => c)), JSON.stringify(after));
+    assert.ok(after.every(([, c]) => c >= 0) && nonDecreasing(after.map(([, c]) => c)), JSON.stringify(after));
     assert.equal(typeof savedCpu(run, 6), 'number');
   });
 });

@@ -18,10 +18,18 @@
  * multiply and add: the sums XNNPACK's kernels make, so a batch of one gives XNNPACK's result
  * bit for bit (test/backend-kernels.test.ts).
  *
+ * Packing B costs a read and a write of all of it per call: little next to the multiply when
+ * M is in the thousands (training), but 10% of the call when M is 32 sentences and B is the
+ * [512, 8000] output projection (6.6 ms, 5.9 ms with B packed beforehand). So `packB` can also
+ * pack a whole B once, and the driver then skips packing: the caller (wasm-kernels.ts) keeps
+ * such copies of the weights a decoder multiplies by at every step.
+ *
  * The module imports tfjs's WebAssembly.Memory, so operands are read and results written in
- * place: no copies in or out. The code is emitted here byte by byte (a few dozen opcodes,
- * named below), so there is no binary blob and no build step.
+ * place: no copies in or out. The code is emitted byte by byte at start-up (wasm-encoder.ts),
+ * so there is no binary blob and no build step.
  */
+
+import { F32, I32, V128, functionBody, moduleBytes, op } from './wasm-encoder.ts';
 
 const KC = 256;
 const MC = 128;
@@ -31,62 +39,13 @@ const PARAMS = 12;
 /** Bytes of heap the kernel needs for packing B: one KC × NC block. */
 export const GEMM_SCRATCH_BYTES = KC * NC * 4;
 
-// ---- A minimal WebAssembly encoder: just the opcodes the kernel uses. ----
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
+/**
+ * Bytes of a whole packed B [K, N] (`Gemm.packB`): its first N − N mod 8 columns, the ones the
+ * 8-wide tiles read; the last 1–7 columns are always read in place.
+ */
+export function packedBytes(K: number, N: number): number {
+  return K * (N - (N % 8)) * 4;
 }
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-}
-
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-const simd = (op: number) => [0xfd, ...uleb(op)];
-const memarg = (offset: number) => [0, ...uleb(offset)]; // alignment hint 1: always valid
-
-const op = {
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  tee: (i: number) => [0x22, ...uleb(i)],
-  i32: (n: number) => [0x41, ...sleb(n)],
-  add: [0x6a],
-  sub: [0x6b],
-  mul: [0x6c],
-  shl: [0x74],
-  ltU: [0x49],
-  loop: [0x03, 0x40],
-  if: [0x04, 0x40],
-  else: [0x05],
-  end: [0x0b],
-  brIf: (depth: number) => [0x0d, ...uleb(depth)],
-  f32Load: (offset: number) => [0x2a, ...memarg(offset)],
-  f32Store: (offset: number) => [0x38, ...memarg(offset)],
-  f32Zero: [0x43, 0, 0, 0, 0],
-  f32Add: [0x92],
-  f32Mul: [0x94],
-  v128Load: (offset: number) => [...simd(0x00), ...memarg(offset)],
-  v128Splat32: (offset: number) => [...simd(0x09), ...memarg(offset)],
-  v128Store: (offset: number) => [...simd(0x0b), ...memarg(offset)],
-  v128Zero: [...simd(0x0c), ...new Array<number>(16).fill(0)],
-  f32x4Add: simd(0xe4),
-  f32x4Mul: simd(0xe6),
-};
 
 /**
  * One tile loop: for j in [j0, j1) step W, for i in [0, M) step R, C[i.., j..] (+)= A[i.., 0:K] ·
@@ -190,48 +149,31 @@ function packFunction(): number[] {
   return functionBody([[next - PARAMS, I32]], code);
 }
 
-function functionBody(locals: [number, number][], code: number[]): number[] {
-  const body = [...uleb(locals.length), ...locals.flatMap(([n, type]) => [...uleb(n), type]), ...code];
-  return [...uleb(body.length), ...body];
-}
-
 /** Tiles of 4 rows, and of the 1–3 rows left at the bottom, by each width. */
 const VARIANTS = [4, 3, 2, 1].flatMap((R) => ([8, 4, 1] as const).map((W) => [R, W] as const));
 
-function section(id: number, content: number[]): number[] {
-  return [id, ...uleb(content.length), ...content];
-}
-
-function vector(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function name(s: string): number[] {
-  return [...uleb(s.length), ...[...s].map((ch) => ch.charCodeAt(0))];
-}
-
 /** The module's bytes: one function per (R, W) variant, exported as `tile{R}x{W}`, and `pack`. */
 export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
-  const type = [0x60, ...uleb(PARAMS), ...new Array<number>(PARAMS).fill(I32), 0];
-  const memoryImport = [...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)];
   const names = [...VARIANTS.map(([R, W]) => `tile${R}x${W}`), 'pack'];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector([type])),
-    ...section(2, vector([memoryImport])),
-    ...section(3, vector(names.map(() => [0]))),
-    ...section(7, vector(names.map((n, f) => [...name(n), 0x00, ...uleb(f)]))),
-    ...section(10, vector([...VARIANTS.map(([R, W]) => tileFunction(R, W)), packFunction()])),
-  ]);
+  return moduleBytes(PARAMS, names, [...VARIANTS.map(([R, W]) => tileFunction(R, W)), packFunction()]);
 }
 
 type Tile = (a: number, b: number, c: number, lda: number, ldb: number, ldc: number, M: number, K: number, j0: number, j1: number, accumulate: number, packed: number) => void;
 
-/**
- * C[M, N] = A[M, K] · B[K, N], all row-major float32 at byte offsets of the memory; `scratch`
- * is GEMM_SCRATCH_BYTES of that memory the kernel may overwrite.
- */
-export type Gemm = (a: number, b: number, c: number, M: number, K: number, N: number, scratch: number) => void;
+/** The kernel on one memory. Pointers are byte offsets of that memory; matrices row-major float32. */
+export interface Gemm {
+  /**
+   * C[M, N] = A[M, K] · B[K, N]. `scratch` is GEMM_SCRATCH_BYTES the kernel may overwrite;
+   * `packed`, if given, is B as `packB` left it, and B is then not packed again.
+   */
+  multiply(a: number, b: number, c: number, M: number, K: number, N: number, scratch: number, packed?: number): void;
+  /**
+   * Pack all of B [K, N] at `dest` (packedBytes(K, N)): for each block of KC rows, at
+   * dest + k0·N8·4, the panels of 8 columns in order, each kc rows of 32 bytes — the layout
+   * `multiply` packs one KC × NC block at a time into its scratch.
+   */
+  packB(b: number, K: number, N: number, dest: number): void;
+}
 
 let compiled: WebAssembly.Module | null | undefined;
 
@@ -253,30 +195,41 @@ export function createGemm(memory: WebAssembly.Memory): Gemm | null {
   const tile = (R: number, W: number) => tiles[R]![W]!;
   const pack = fns.pack!;
 
-  return (a, b, c, M, K, N, scratch) => {
-    const M4 = M - (M % 4);
-    const N8 = N - (N % 8);
-    const N4 = N - (N % 4);
-    // Blocks of columns, by tile width: [0, N8) by 8 in blocks of NC (packed), then [N8, N4) by 4
-    // and [N4, N) by 1 (read in place).
-    const columns: [number, number, number][] = [];
-    for (let j = 0; j < N8; j += NC) columns.push([8, j, Math.min(N8, j + NC)]);
-    if (N4 > N8) columns.push([4, N8, N4]);
-    if (N > N4) columns.push([1, N4, N]);
-    for (let k0 = 0; k0 < K; k0 += KC) {
-      const kc = Math.min(KC, K - k0);
-      const accumulate = k0 > 0 ? 1 : 0;
-      const bAt = b + k0 * N * 4;
-      for (let i0 = 0; i0 < M; i0 += MC) {
-        const mc = Math.min(MC, M - i0);
-        const full = Math.min(mc, Math.max(0, M4 - i0)); // rows of this block in 4-row tiles
-        const aAt = a + (i0 * K + k0) * 4;
-        for (const [W, from, to] of columns) {
-          if (W === 8) pack(0, bAt, 0, 0, N, 0, 0, kc, from, to, 0, scratch);
-          if (full > 0) tile(4, W)(aAt, bAt, c + i0 * N * 4, K, N, N, full, kc, from, to, accumulate, scratch);
-          if (mc > full) tile(mc - full, W)(aAt + full * K * 4, bAt, c + (i0 + full) * N * 4, K, N, N, mc - full, kc, from, to, accumulate, scratch);
+  return {
+    multiply(a, b, c, M, K, N, scratch, packed) {
+      const M4 = M - (M % 4);
+      const N8 = N - (N % 8);
+      const N4 = N - (N % 4);
+      // Blocks of columns, by tile width: [0, N8) by 8 in blocks of NC (packed), then [N8, N4) by 4
+      // and [N4, N) by 1 (read in place).
+      const columns: [number, number, number][] = [];
+      for (let j = 0; j < N8; j += NC) columns.push([8, j, Math.min(N8, j + NC)]);
+      if (N4 > N8) columns.push([4, N8, N4]);
+      if (N > N4) columns.push([1, N4, N]);
+      for (let k0 = 0; k0 < K; k0 += KC) {
+        const kc = Math.min(KC, K - k0);
+        const accumulate = k0 > 0 ? 1 : 0;
+        const bAt = b + k0 * N * 4;
+        const packedBlock = packed === undefined ? 0 : packed + k0 * N8 * 4;
+        for (let i0 = 0; i0 < M; i0 += MC) {
+          const mc = Math.min(MC, M - i0);
+          const full = Math.min(mc, Math.max(0, M4 - i0)); // rows of this block in 4-row tiles
+          const aAt = a + (i0 * K + k0) * 4;
+          for (const [W, from, to] of columns) {
+            // The 8-wide tiles read panel j at panels + (j − from)·kc·4.
+            let panels = scratch;
+            if (W === 8 && packed === undefined) pack(0, bAt, 0, 0, N, 0, 0, kc, from, to, 0, scratch);
+            else if (W === 8) panels = packedBlock + from * kc * 4;
+            if (full > 0) tile(4, W)(aAt, bAt, c + i0 * N * 4, K, N, N, full, kc, from, to, accumulate, panels);
+            if (mc > full) tile(mc - full, W)(aAt + full * K * 4, bAt, c + (i0 + full) * N * 4, K, N, N, mc - full, kc, from, to, accumulate, panels);
+          }
         }
       }
-    }
+    },
+    packB(b, K, N, dest) {
+      const N8 = N - (N % 8);
+      if (N8 === 0) return;
+      for (let k0 = 0; k0 < K; k0 += KC) pack(0, b + k0 * N * 4, 0, 0, N, 0, 0, Math.min(KC, K - k0), 0, N8, 0, dest + k0 * N8 * 4);
+    },
   };
 }
