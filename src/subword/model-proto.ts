@@ -477,14 +477,13 @@ function encodePieces(pieces: ModelPiece[]): Uint8Array {
       buf = grown;
       view = new DataView(buf.buffer);
     }
-    const text = utf8Encoder.encode(p.piece);
-    const inner = 1 + varintLength(text.length) + text.length + 5 + (p.type !== PieceType.NORMAL ? 2 : 0);
+    const length = utf8Length(p.piece);
+    const inner = 1 + varintLength(length) + length + 5 + (p.type !== PieceType.NORMAL ? 2 : 0);
     buf[n++] = (1 << 3) | 2;
     varint(inner);
     buf[n++] = (1 << 3) | 2;
-    varint(text.length);
-    buf.set(text, n);
-    n += text.length;
+    varint(length);
+    n = writeUtf8(p.piece, buf, n);
     buf[n++] = (2 << 3) | 5;
     view.setFloat32(n, p.score, true);
     n += 4;
@@ -494,6 +493,57 @@ function encodePieces(pieces: ModelPiece[]): Uint8Array {
     }
   }
   return buf.subarray(0, n);
+}
+
+/** UTF-8 length of a string as TextEncoder encodes it (a lone surrogate becomes U+FFFD, 3 bytes). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const u = s.charCodeAt(i);
+    if (u < 0x80) n += 1;
+    else if (u < 0x800) n += 2;
+    else if (u >= 0xd800 && u < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/**
+ * `s` as UTF-8 into buf at n (as TextEncoder writes it); returns the end. Pieces are short and
+ * many: this allocates nothing, where TextEncoder.encode makes an array per piece.
+ */
+function writeUtf8(s: string, buf: Uint8Array, n: number): number {
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      buf[n++] = c;
+      continue;
+    }
+    if (c < 0x800) {
+      buf[n++] = 0xc0 | (c >> 6);
+      buf[n++] = 0x80 | (c & 0x3f);
+      continue;
+    }
+    if (c >= 0xd800 && c < 0xe000) {
+      const d = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (c < 0xdc00 && (d & 0xfc00) === 0xdc00) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+        buf[n++] = 0xf0 | (c >> 18);
+        buf[n++] = 0x80 | ((c >> 12) & 0x3f);
+        buf[n++] = 0x80 | ((c >> 6) & 0x3f);
+        buf[n++] = 0x80 | (c & 0x3f);
+        continue;
+      }
+      c = 0xfffd;
+    }
+    buf[n++] = 0xe0 | (c >> 12);
+    buf[n++] = 0x80 | ((c >> 6) & 0x3f);
+    buf[n++] = 0x80 | (c & 0x3f);
+  }
+  return n;
 }
 
 function varintLength(v: number): number {

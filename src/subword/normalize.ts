@@ -25,6 +25,11 @@ export const DEFAULT_WHITESPACE: WhitespaceOptions = {
   escapeWhitespaces: true,
 };
 
+// Local bindings of the per-character calls: run through tsx, an imported function is read
+// through a getter at every call, which the interpreter pays for until the loop is optimized.
+const prefixSearch = longestPrefix;
+const prefixValue = lastPrefixValue;
+
 let charsmap: Charsmap | undefined;
 /** Input and output bytes of the line being normalized (reused: this runs once per corpus line). */
 let input = new Uint8Array(1024);
@@ -82,8 +87,8 @@ export function normalizeForModel(
       end = pos + sym;
       pos = end;
     } else {
-      const hit = longestPrefix(units, bytes, pos, length);
-      const value = lastPrefixValue();
+      const hit = prefixSearch(units, bytes, pos, length);
+      const value = prefixValue();
       if (hit > 0) {
         src = replacements;
         start = value;

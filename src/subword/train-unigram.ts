@@ -30,7 +30,7 @@
  * of the whole text), which also yields spm's node order; each word's lattice (which seed pieces
  * occur where) is found once and only shrinks as pieces go; forward–backward works per position.
  */
-import { UNK_CHAR, WS_CHAR, compareCodePoints, grownTo, tableWords, validPrefixLength, type TrainProgress, type TrainerOptions } from './trainer-common.ts';
+import { UNK_CHAR, WS_CHAR, compareCodePoints, grownTo, tableWords, validPrefixLength, type TrainProgress, type TrainerOptions, type WordTable } from './trainer-common.ts';
 
 const SEED_SIZE = 1_000_000;
 const SHRINKING_FACTOR = Math.fround(0.75);
@@ -39,6 +39,8 @@ const UNK_PENALTY = 10;
 const MIN_EXPECTED = 0.5;
 const SCORE_PENALTY_DELTA = Math.fround(0.0001);
 const f32 = Math.fround;
+/** A local binding: run through tsx, an imported function is read through a getter at every call. */
+const validPrefix = validPrefixLength;
 
 /** spm's digamma approximation, for the M-step (same grouping of the sum as the C++). */
 function digamma(xIn: number): number {
@@ -120,16 +122,24 @@ class SubstringTrie {
   }
 }
 
-/** The distinct words (spm's SplitSentencesByWhitespace) and every valid substring occurrence in them. */
-interface Corpus {
+/** The distinct words (spm's SplitSentencesByWhitespace), as code points one after the other. */
+interface Words {
   /** Words in spm's order: most frequent first, then by code points. */
-  words: string[];
+  nWords: number;
   freq: Float64Array;
   /** Length of each word in code points, and where its characters start in `chars`. */
   length: Int32Array;
   charStart: Int32Array;
-  /** The code points of all words, one after the other. */
+  /** The code points of all words, one after the other, and the word of each. */
   chars: Int32Array;
+  wordOf: Int32Array;
+  /** What follows the word: `▁` and/or end of sentence (`next2` −2: nothing more). */
+  next1: Int32Array;
+  next2: Int32Array;
+}
+
+/** The words and every valid substring occurrence in them. */
+interface Corpus extends Words {
   /**
    * Occurrences of valid substrings, word by word, by start then length: their trie nodes.
    * At character c (an index into `chars`) start `validLen[c]` of them, of lengths 1, 2, ….
@@ -145,32 +155,38 @@ interface Corpus {
  * each occurs. A valid piece never crosses a word boundary, so these are the substrings (and
  * counts) spm's suffix array over whole sentences yields. The trie comes from sorting the
  * suffixes (each cut at its longest valid prefix) and walking them in order with a stack.
+ *
+ * Each step is a function of its own with one main loop: V8 compiles a function as a whole, and
+ * a long function of many loops was compiled again (TurboFan, ~5 ms each) for each loop it
+ * reached with no type feedback yet — ten times for this one when it was one function.
  */
 function buildCorpus(sentences: string[], opts: TrainerOptions): Corpus {
-  const { words: distinct, beforeSpace, atEnd } = tableWords(sentences);
-  const byFreq = sortByCount(
-    distinct,
-    distinct.map((_, k) => beforeSpace[k]! + atEnd[k]!),
-  );
+  const table = tableWords(sentences);
+  const counts = table.words.map((_, k) => table.beforeSpace[k]! + table.atEnd[k]!);
+  const words = layOutWords(table, sortByCount(table.words, counts));
+  const { validLen, occAt, nOcc, suffixes } = validLengths(words, opts);
+  sortSuffixes(words.chars, validLen, suffixes);
+  const { trie, occNode } = walkSuffixes(words, validLen, occAt, nOcc, suffixes, opts.maxPieceLength);
+  return { ...words, validLen, occNode, trie };
+}
 
-  // Words in order, as code points in one array.
+/** The words in the order `byFreq`, as code points in one array. */
+function layOutWords(table: WordTable, byFreq: number[]): Words {
+  const { words: distinct, beforeSpace, atEnd } = table;
   const nWords = byFreq.length;
-  const words: string[] = new Array(nWords);
   const freq = new Float64Array(nWords);
   const length = new Int32Array(nWords);
   const charStart = new Int32Array(nWords + 1);
-  /** What follows the word: `▁` and/or end of sentence (−2: nothing more). */
   const next1 = new Int32Array(nWords);
   const next2 = new Int32Array(nWords);
   let units = 0;
-  for (const k of byFreq) units += distinct[k]!.length;
+  for (const word of distinct) units += word.length;
   const chars = new Int32Array(units);
   const wordOf = new Int32Array(units);
   let n = 0;
   for (let w = 0; w < nWords; w++) {
     const k = byFreq[w]!;
     const word = distinct[k]!;
-    words[w] = word;
     freq[w] = beforeSpace[k]! + atEnd[k]!;
     next1[w] = beforeSpace[k]! > 0 ? WS_CHAR : 0;
     next2[w] = beforeSpace[k]! > 0 && atEnd[k]! > 0 ? 0 : -2;
@@ -184,10 +200,19 @@ function buildCorpus(sentences: string[], opts: TrainerOptions): Corpus {
     length[w] = n - charStart[w]!;
   }
   charStart[nWords] = n;
+  return { nWords, freq, length, charStart, chars: chars.subarray(0, n), wordOf: wordOf.subarray(0, n), next1, next2 };
+}
 
-  // The longest valid piece at each character, and where its occurrences go in occNode.
+/**
+ * The longest valid piece at each character (0 at unknown ones), where its occurrences go in
+ * occNode, and the characters where valid pieces start (the suffixes to sort), in text order.
+ */
+function validLengths(words: Words, opts: TrainerOptions) {
+  const { nWords, charStart, chars } = words;
+  const n = chars.length;
   const validLen = new Int32Array(n);
   const occAt = new Int32Array(n + 1);
+  const starts = new Int32Array(n);
   let nOcc = 0;
   let nSuffixes = 0;
   for (let w = 0; w < nWords; w++) {
@@ -195,50 +220,85 @@ function buildCorpus(sentences: string[], opts: TrainerOptions): Corpus {
     for (let p = charStart[w]!; p < end; p++) {
       occAt[p] = nOcc;
       if (chars[p] === UNK_CHAR) continue;
-      const len = Math.max(1, validPrefixLength(chars, p, end, opts));
+      const len = Math.max(1, validPrefix(chars, p, end, opts));
       validLen[p] = len;
       nOcc += len;
-      nSuffixes++;
+      starts[nSuffixes++] = p;
     }
   }
   occAt[n] = nOcc;
-  const suffixes = new Int32Array(nSuffixes);
-  nSuffixes = 0;
-  for (let p = 0; p < n; p++) if (validLen[p]! > 0) suffixes[nSuffixes++] = p;
-  // Sort key of the first two characters: their ranks among the distinct characters (0: none).
-  const rankOf = new Int32Array(0x110000);
-  for (let p = 0; p < n; p++) rankOf[chars[p]!] = 1;
-  for (let c = 0, r = 0; c < rankOf.length; c++) if (rankOf[c]) rankOf[c] = ++r;
-  const charRank = new Int32Array(n);
-  for (let p = 0; p < n; p++) charRank[p] = rankOf[chars[p]!]!;
-  const key = new Float64Array(n);
-  for (let p = 0; p < n; p++) {
-    const len = validLen[p]!;
-    if (len > 0) key[p] = charRank[p]! * 65536 * 32 + (len > 1 ? charRank[p + 1]! : 0);
-  }
-  suffixes.sort((a, b) => {
-    const ka = key[a]!;
-    const kb = key[b]!;
-    if (ka !== kb) return ka - kb;
-    const la = validLen[a]!;
-    const lb = validLen[b]!;
-    const l = la < lb ? la : lb;
-    for (let k = 2; k < l; k++) {
-      const d = chars[a + k]! - chars[b + k]!;
-      if (d !== 0) return d;
-    }
-    return la - lb;
-  });
+  return { validLen, occAt, nOcc, suffixes: starts.subarray(0, nSuffixes) };
+}
 
-  // Walk the sorted suffixes: a suffix shares the nodes of its common prefix with the one before.
+/**
+ * Sort the suffixes (start positions) by the code points of their first validLen[p] characters,
+ * a suffix before those it is a prefix of: multikey quicksort (Bentley & Sedgewick), one
+ * character at a time, with no comparison callback (Array sort's callback made this 3× slower).
+ * Equal suffixes may come in any order: the walk only sums and compares over them.
+ */
+function sortSuffixes(chars: Int32Array, validLen: Int32Array, sa: Int32Array): void {
+  /** The d-th character of suffix p, −1 past its end. */
+  const at = (p: number, d: number) => (d < validLen[p]! ? chars[p + d]! : -1);
+  const swap = (i: number, j: number) => {
+    const t = sa[i]!;
+    sa[i] = sa[j]!;
+    sa[j] = t;
+  };
+  /** Whether suffix p sorts before suffix q, both equal before depth d. */
+  const before = (p: number, q: number, d: number) => {
+    for (; ; d++) {
+      const x = at(p, d);
+      const y = at(q, d);
+      if (x !== y) return x < y;
+      if (x === -1) return false;
+    }
+  };
+  const sort = (lo: number, hi: number, d: number): void => {
+    while (hi - lo > 12) {
+      // Three-way partition on the d-th character (median of three), then each part.
+      const a = at(sa[lo]!, d);
+      const b = at(sa[(lo + hi) >> 1]!, d);
+      const c = at(sa[hi - 1]!, d);
+      const v = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+      let lt = lo;
+      let gt = hi;
+      for (let i = lo; i < gt; ) {
+        const x = at(sa[i]!, d);
+        if (x < v) swap(lt++, i++);
+        else if (x > v) swap(i, --gt);
+        else i++;
+      }
+      sort(lo, lt, d);
+      sort(gt, hi, d);
+      if (v === -1) return;
+      lo = lt;
+      hi = gt;
+      d++;
+    }
+    for (let i = lo + 1; i < hi; i++) {
+      const p = sa[i]!;
+      let j = i;
+      while (j > lo && before(p, sa[j - 1]!, d)) {
+        sa[j] = sa[j - 1]!;
+        j--;
+      }
+      sa[j] = p;
+    }
+  };
+  sort(0, sa.length, 0);
+}
+
+/** Walk the sorted suffixes: a suffix shares the nodes of its common prefix with the one before. */
+function walkSuffixes(words: Words, validLen: Int32Array, occAt: Int32Array, nOcc: number, suffixes: Int32Array, maxPieceLength: number) {
+  const { chars, wordOf, freq, charStart, next1, next2 } = words;
   const trie = new SubstringTrie(nOcc);
   const { count, follow, branching, depth, at, post } = trie;
   const occNode = new Int32Array(nOcc);
-  const stack = new Int32Array(opts.maxPieceLength + 2);
+  const stack = new Int32Array(maxPieceLength + 2);
   let prev = -1;
   let prevLen = 0;
   let closed = 0;
-  for (let s = 0; s < nSuffixes; s++) {
+  for (let s = 0; s < suffixes.length; s++) {
     const p = suffixes[s]!;
     const len = validLen[p]!;
     let common = 0;
@@ -274,7 +334,7 @@ function buildCorpus(sentences: string[], opts: TrainerOptions): Corpus {
     prevLen = len;
   }
   for (let d = prevLen; d > 0; d--) post[stack[d]!] = closed++;
-  return { words, freq, length, charStart, chars, validLen, occNode, trie };
+  return { trie, occNode };
 }
 
 /**
@@ -289,8 +349,8 @@ function sortByCount(words: string[], counts: number[]): number[] {
 }
 
 interface Seeds {
-  /** Seed pieces: characters first, then substrings. */
-  text: string[];
+  /** The trie node of each seed piece: characters first, then substrings (its text, when needed). */
+  node: Int32Array;
   /** float32 log-probability scores (spm's ToLogProb). */
   score: Float32Array;
   /** Length in code points. */
@@ -301,44 +361,67 @@ interface Seeds {
 
 /** Seed pieces and their initial scores. */
 function seedPieces(trie: SubstringTrie, corpusChars: Int32Array): Seeds {
-  const chars: number[] = [];
-  const candidates: number[] = [];
-  for (let node = 1; node < trie.size; node++) {
-    if (trie.depth[node] === 1) chars.push(node);
-    else if (trie.branching[node]) candidates.push(node);
-  }
   const first = (node: number) => corpusChars[trie.at[node]!]!;
-  const textOf = (node: number) => String.fromCodePoint(...corpusChars.subarray(trie.at[node]!, trie.at[node]! + trie.depth[node]!));
+  const chars: number[] = [];
+  for (let node = 1; node < trie.size; node++) if (trie.depth[node] === 1) chars.push(node);
   chars.sort((a, b) => trie.count[b]! - trie.count[a]! || first(a) - first(b));
-  const scoreOf = (node: number) => trie.count[node]! * trie.depth[node]!;
-  candidates.sort((a, b) => scoreOf(b) - scoreOf(a) || trie.post[a]! - trie.post[b]!);
-  if (candidates.length > SEED_SIZE) candidates.length = SEED_SIZE;
+  const candidates = seedCandidates(trie);
+  const nCand = Math.min(candidates.length, SEED_SIZE);
 
-  const n = chars.length + candidates.length;
-  const text: string[] = new Array(n);
+  const n = chars.length + nCand;
+  const seedNode = new Int32Array(n);
   const raw = new Float32Array(n);
   const length = new Int32Array(n);
   const seedOf = new Int32Array(trie.size).fill(-1);
-  chars.forEach((node, id) => {
-    text[id] = String.fromCodePoint(first(node));
-    raw[id] = trie.count[node]!;
-    length[id] = 1;
-    seedOf[node] = id;
-  });
-  candidates.forEach((node, i) => {
-    const id = chars.length + i;
-    text[id] = textOf(node);
-    raw[id] = scoreOf(node);
+  for (let id = 0; id < n; id++) {
+    const node = id < chars.length ? chars[id]! : candidates[id - chars.length]!;
+    seedNode[id] = node;
+    raw[id] = trie.count[node]! * trie.depth[node]!;
     length[id] = trie.depth[node]!;
     seedOf[node] = id;
-  });
+  }
   // ToLogProb: float32 sum and differences.
   let sum = 0;
   for (let i = 0; i < n; i++) sum = f32(sum + raw[i]!);
   const logSum = f32(Math.log(sum));
   const score = new Float32Array(n);
   for (let i = 0; i < n; i++) score[i] = Math.log(raw[i]!) - logSum;
-  return { text, score, length, seedOf };
+  return { node: seedNode, score, length, seedOf };
+}
+
+/**
+ * The substrings that are seed candidates (branching, longer than one character) by score
+ * (frequency × length) descending, then in spm's node order (post-order). Taken in post-order
+ * and sorted stably by score: as one number per candidate, (max − score) × count + rank, sorted
+ * natively — exact while that stays below 2^53 — else with a comparison callback.
+ */
+function seedCandidates(trie: SubstringTrie): Int32Array {
+  const { size, depth, count, branching, post } = trie;
+  const byPost = new Int32Array(size);
+  for (let node = 1; node < size; node++) byPost[post[node]!] = node;
+  const cand: number[] = [];
+  let maxScore = 0;
+  for (let i = 0; i < size - 1; i++) {
+    const node = byPost[i]!;
+    if (depth[node]! > 1 && branching[node]) {
+      cand.push(node);
+      const s = count[node]! * depth[node]!;
+      if (s > maxScore) maxScore = s;
+    }
+  }
+  const m = cand.length;
+  if ((maxScore + 1) * m >= 2 ** 53) {
+    const rank = new Int32Array(size);
+    cand.forEach((node, i) => (rank[node] = i));
+    const scoreOf = (node: number) => count[node]! * depth[node]!;
+    return Int32Array.from(cand.sort((a, b) => scoreOf(b) - scoreOf(a) || rank[a]! - rank[b]!));
+  }
+  const key = new Float64Array(m);
+  for (let i = 0; i < m; i++) key[i] = (maxScore - count[cand[i]!]! * depth[cand[i]!]!) * m + i;
+  key.sort();
+  const sorted = new Int32Array(m);
+  for (let i = 0; i < m; i++) sorted[i] = cand[key[i]! % m]!;
+  return sorted;
 }
 
 /** Returns the trained pieces with their scores, best first. */
@@ -351,8 +434,8 @@ export function trainUnigram(
 ): [string, number][] {
   const corpus = buildCorpus(sentences, opts);
   const { trie } = corpus;
-  const { text, score, length: pieceLen, seedOf } = seedPieces(trie, corpus.chars);
-  const nSeeds = text.length;
+  const { node: seedNode, score, length: pieceLen, seedOf } = seedPieces(trie, corpus.chars);
+  const nSeeds = seedNode.length;
   /** A word each seed occurs in: its own lattice is the spans inside that occurrence. */
   const pieceWord = new Int32Array(nSeeds).fill(-1);
   const alive = new Uint8Array(nSeeds).fill(1);
@@ -360,7 +443,7 @@ export function trainUnigram(
   let order: Int32Array = Int32Array.from({ length: nSeeds }, (_, i) => i);
   let minScore = 0;
 
-  const nWords = corpus.words.length;
+  const nWords = corpus.nWords;
   const wordFreq = corpus.freq;
   const wordLen = corpus.length;
   const charStart = corpus.charStart;
@@ -840,25 +923,32 @@ export function trainUnigram(
   }
 
   // spm's FinalizeSentencePieces: every character (absent ones just below the lowest score,
-  // frequent ones first), then the best-scoring pieces.
-  const current = new Map<string, number>();
-  for (const id of order) current.set(text[id]!, score[id]!);
-  const final = new Map<string, number>();
+  // frequent ones first), then the best-scoring pieces. Trie nodes are numbered in code point
+  // order, so a piece's node stands in for its text when sorting.
+  const textOf = (id: number) => {
+    const at = trie.at[seedNode[id]!]!;
+    return String.fromCodePoint(...corpus.chars.subarray(at, at + pieceLen[id]!));
+  };
+  const charPiece = new Map<number, number>();
+  for (const id of order) if (pieceLen[id] === 1) charPiece.set(corpus.chars[trie.at[seedNode[id]!]!]!, id);
+  const final: [string, number][] = [];
+  const taken = new Uint8Array(nSeeds);
   let penalty = 0;
   for (const [c] of requiredChars) {
-    const ch = String.fromCodePoint(c);
-    const s = current.get(ch);
-    if (s !== undefined) final.set(ch, s);
-    else {
-      final.set(ch, f32(minScore + penalty));
+    const id = charPiece.get(c);
+    if (id !== undefined) {
+      final.push([String.fromCodePoint(c), score[id]!]);
+      taken[id] = 1;
+    } else {
+      final.push([String.fromCodePoint(c), f32(minScore + penalty)]);
       penalty = f32(penalty + SCORE_PENALTY_DELTA);
     }
   }
   const target = opts.vocabSize - metaCount;
-  for (const [p, s] of [...current].sort(byScoreThenText)) {
-    if (final.has(p)) continue;
-    if (final.size === target) break;
-    final.set(p, s);
+  const byScore = order.slice().sort((a, b) => score[b]! - score[a]! || seedNode[a]! - seedNode[b]!);
+  for (const id of byScore) {
+    if (final.length === target) break;
+    if (!taken[id]) final.push([textOf(id), score[id]!]);
   }
-  return [...final].sort(byScoreThenText);
+  return final.sort(byScoreThenText);
 }

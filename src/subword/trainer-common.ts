@@ -11,6 +11,9 @@ import { PieceType, type ModelProto, type TrainerSpec } from './model-proto.ts';
 import { DEFAULT_WHITESPACE, normalizeForModel } from './normalize.ts';
 import { Script, scriptOf } from './unicode-script.ts';
 
+/** A local binding: run through tsx, an imported function is read through a getter at every call. */
+const scriptOfChar = scriptOf;
+
 /** U+2581 `▁`: a space inside pieces. */
 export const WS_CHAR = 0x2581;
 /** U+2585: stands for characters outside the alphabet while training (never inside a piece). */
@@ -101,7 +104,7 @@ export function validPrefixLength(cps: ArrayLike<number>, start: number, end: nu
     }
     // With splitDigits a digit only stands alone: "1" is a piece, "12" and "a1" are not.
     if (opts.splitDigits && c >= 0x30 && c <= 0x39) return k > start ? k - start : 1;
-    let s = scriptOf(c);
+    let s = scriptOfChar(c);
     if (s === Script.Hiragana || s === Script.Katakana || c === 0x30fc) s = Script.Han;
     else if (s === Script.Inherited) s = prev;
     if (s !== -1 && prev !== -1 && s !== prev) return k - start;
@@ -440,10 +443,10 @@ export function formatG(x: number, precision = 6): string {
   const sign = x < 0 || Object.is(x, -0) ? '-' : '';
   if (x === 0) return `${sign}0`;
   // JavaScript rounds the exact value half away from zero, which differs from half to even only
-  // on an exact tie: take its digits unless the digits after them are 5000…
+  // on an exact tie: take its digits unless the digits after them are 5000… (a tie shows as a
+  // last digit 5 with one digit more, so only then are 20 digits worth asking for).
   const a = Math.abs(x);
-  const long = a.toExponential(19);
-  if (long[precision + 1] !== '5' || !/^0+$/.test(long.slice(precision + 2, 21))) {
+  if (a.toExponential(precision)[precision + 1] !== '5' || !isFiveThenZeros(a.toExponential(19), precision + 1)) {
     const short = a.toExponential(precision - 1);
     const e = short.indexOf('e');
     return formatDigits(sign, short[0]! + short.slice(2, e), Number(short.slice(e + 1)), precision);
@@ -484,18 +487,26 @@ export function formatG(x: number, precision = 6): string {
   return formatDigits(sign, text, exponent, precision);
 }
 
+/** Whether `long` (d.ddd…e±x) has a 5 at index `at` and only zeros after it, before the exponent. */
+function isFiveThenZeros(long: string, at: number): boolean {
+  if (long[at] !== '5') return false;
+  for (let i = at + 1; i < long.length && long[i] !== 'e'; i++) if (long[i] !== '0') return false;
+  return true;
+}
+
 /** %g from the rounded significant digits (d.ddddd × 10^exponent). */
 function formatDigits(sign: string, text: string, exponent: number, precision: number): string {
-  const significant = text.padEnd(precision, '0');
-  const trim = (s: string) => (s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s);
+  // Both styles drop trailing zeros after the point (and then the point).
+  let end = Math.min(text.length, precision);
+  while (end > 1 && text[end - 1] === '0') end--;
+  const digits = text.slice(0, end);
   if (exponent >= -4 && exponent < precision) {
     // Style f with precision − 1 − exponent decimals.
-    let out: string;
-    if (exponent >= 0) out = `${significant.slice(0, exponent + 1)}.${significant.slice(exponent + 1)}`;
-    else out = `0.${'0'.repeat(-exponent - 1)}${significant}`;
-    return sign + trim(out);
+    if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`;
+    if (end <= exponent + 1) return sign + digits.padEnd(exponent + 1, '0');
+    return `${sign}${digits.slice(0, exponent + 1)}.${digits.slice(exponent + 1)}`;
   }
-  const mant = trim(`${significant[0]}.${significant.slice(1)}`);
+  const mant = end > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
   return `${sign}${mant}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
 }
 
