@@ -103,3 +103,21 @@ export function moduleBytes(params: number, names: string[], functions: number[]
     ...section(10, vector(functions)),
   ]);
 }
+
+const compiled = new Map<() => Uint8Array<ArrayBuffer>, WebAssembly.Module | null>();
+
+/**
+ * The exports of the module `bytes()` makes (compiled once per process), instantiated on
+ * `memory`; null where it cannot run: no WebAssembly SIMD (the bytes do not validate), or a
+ * shared memory (tfjs's threaded build), which a module must import as shared.
+ */
+export function instantiate(bytes: () => Uint8Array<ArrayBuffer>, memory: WebAssembly.Memory): WebAssembly.Exports | null {
+  if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return null;
+  let module = compiled.get(bytes);
+  if (module === undefined) {
+    const code = bytes();
+    module = WebAssembly.validate(code) ? new WebAssembly.Module(code) : null;
+    compiled.set(bytes, module);
+  }
+  return module ? new WebAssembly.Instance(module, { env: { memory } }).exports : null;
+}

@@ -29,7 +29,7 @@
  * so there is no binary blob and no build step.
  */
 
-import { F32, I32, V128, functionBody, moduleBytes, op } from './wasm-encoder.ts';
+import { F32, I32, V128, functionBody, instantiate, moduleBytes, op } from './wasm-encoder.ts';
 
 const KC = 256;
 const MC = 128;
@@ -175,20 +175,14 @@ export interface Gemm {
   packB(b: number, K: number, N: number, dest: number): void;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
-
 /**
  * The kernel bound to `memory`, or null where it cannot run: no WebAssembly SIMD, or a shared
- * memory (tfjs's threaded build), which a module must import as shared.
+ * memory (see `instantiate`).
  */
 export function createGemm(memory: WebAssembly.Memory): Gemm | null {
-  if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return null;
-  if (compiled === undefined) {
-    const bytes = gemmModuleBytes();
-    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  }
-  if (!compiled) return null;
-  const fns = new WebAssembly.Instance(compiled, { env: { memory } }).exports as Record<string, Tile>;
+  const exports = instantiate(gemmModuleBytes, memory);
+  if (!exports) return null;
+  const fns = exports as Record<string, Tile>;
   // tiles[R][W], looked up once here rather than by name on every call of the driver below.
   const tiles: Record<number, Record<number, Tile>> = {};
   for (const [R, W] of VARIANTS) (tiles[R] ??= {})[W] = fns[`tile${R}x${W}`]!;

@@ -259,14 +259,20 @@ function sum(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorI
   return out;
 }
 
+/** tfjs-wasm's heap, which mt's own kernels (wasm-gemm.ts, wasm-rowmax.ts) import. */
+function heapMemory(backend: BackendWasm): WebAssembly.Memory | null {
+  const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
+  return memory instanceof WebAssembly.Memory ? memory : null;
+}
+
 const rowMaxes = new WeakMap<BackendWasm, RowMax | null>();
 
 /** The SIMD row maximum on this backend's heap (null where it cannot run: see createRowMax). */
 function rowMaxFor(backend: BackendWasm): RowMax | null {
   let rowMax = rowMaxes.get(backend);
   if (rowMax === undefined) {
-    const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
-    rowMax = memory instanceof WebAssembly.Memory ? createRowMax(memory) : null;
+    const memory = heapMemory(backend);
+    rowMax = memory ? createRowMax(memory) : null;
     rowMaxes.set(backend, rowMax);
   }
   return rowMax;
@@ -427,8 +433,8 @@ const gemms = new WeakMap<BackendWasm, { gemm: Gemm; packed: PackedWeights } | n
 function gemmFor(backend: BackendWasm): { gemm: Gemm; packed: PackedWeights } | null {
   let entry = gemms.get(backend);
   if (entry === undefined) {
-    const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
-    const gemm = memory instanceof WebAssembly.Memory ? createGemm(memory) : null;
+    const memory = heapMemory(backend);
+    const gemm = memory ? createGemm(memory) : null;
     entry = gemm ? { gemm, packed: new PackedWeights(backend, gemm) } : null;
     gemms.set(backend, entry);
   }

@@ -15,7 +15,7 @@
  * finds — to the sign of a zero. NaN is never taken by `>`; the pass also reports whether a
  * row holds one, so the caller can leave such inputs to the stock kernels.
  */
-import { I32, V128, functionBody, moduleBytes, op } from './wasm-encoder.ts';
+import { I32, V128, functionBody, instantiate, moduleBytes, op } from './wasm-encoder.ts';
 
 /** Independent sets of four lanes: one set's compare-and-select chain would bound the pass by its latency. */
 const SETS = 4;
@@ -107,17 +107,11 @@ export function rowMaxScratchBytes(rows: number): number {
   return rows * ROW_BYTES;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
-
-/** The pass bound to `memory`, or null where it cannot run (no SIMD, or a shared memory). */
+/** The pass bound to `memory`, or null where it cannot run (no SIMD, or a shared memory: see `instantiate`). */
 export function createRowMax(memory: WebAssembly.Memory): RowMax | null {
-  if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return null;
-  if (compiled === undefined) {
-    const bytes = rowMaxModuleBytes();
-    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  }
-  if (!compiled) return null;
-  const lanes = new WebAssembly.Instance(compiled, { env: { memory } }).exports.lanes as (...args: number[]) => void;
+  const exports = instantiate(rowMaxModuleBytes, memory);
+  if (!exports) return null;
+  const lanes = exports.lanes as (...args: number[]) => void;
 
   return (x, rows, width, scratch, max, at) => {
     const width16 = width - (width % ROW_MAX_MIN_WIDTH);
