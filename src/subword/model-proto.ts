@@ -483,7 +483,8 @@ function encodePieces(pieces: ModelPiece[]): Uint8Array {
     varint(inner);
     buf[n++] = (1 << 3) | 2;
     varint(length);
-    n = writeUtf8(p.piece, buf, n);
+    // In place: TextEncoder.encode would make an array per piece (pieces are short and many).
+    n += utf8Encoder.encodeInto(p.piece, buf.subarray(n)).written;
     buf[n++] = (2 << 3) | 5;
     view.setFloat32(n, p.score, true);
     n += 4;
@@ -506,42 +507,6 @@ function utf8Length(s: string): number {
       n += 4;
       i++;
     } else n += 3;
-  }
-  return n;
-}
-
-/**
- * `s` as UTF-8 into buf at n (as TextEncoder writes it); returns the end. Pieces are short and
- * many: this allocates nothing, where TextEncoder.encode makes an array per piece.
- */
-function writeUtf8(s: string, buf: Uint8Array, n: number): number {
-  for (let i = 0; i < s.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c < 0x80) {
-      buf[n++] = c;
-      continue;
-    }
-    if (c < 0x800) {
-      buf[n++] = 0xc0 | (c >> 6);
-      buf[n++] = 0x80 | (c & 0x3f);
-      continue;
-    }
-    if (c >= 0xd800 && c < 0xe000) {
-      const d = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
-      if (c < 0xdc00 && (d & 0xfc00) === 0xdc00) {
-        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-        i++;
-        buf[n++] = 0xf0 | (c >> 18);
-        buf[n++] = 0x80 | ((c >> 12) & 0x3f);
-        buf[n++] = 0x80 | ((c >> 6) & 0x3f);
-        buf[n++] = 0x80 | (c & 0x3f);
-        continue;
-      }
-      c = 0xfffd;
-    }
-    buf[n++] = 0xe0 | (c >> 12);
-    buf[n++] = 0x80 | ((c >> 6) & 0x3f);
-    buf[n++] = 0x80 | (c & 0x3f);
   }
   return n;
 }
