@@ -280,7 +280,7 @@ function rowMaxFor(backend: BackendWasm): RowMax | null {
 
 /**
  * Each row's maximum (`values`) and, with `indices`, its first index, by the SIMD pass; false
- * (outputs untouched) where it cannot run or a row holds a NaN.
+ * (outputs then incomplete: the caller disposes them) where it cannot run or a row holds a NaN.
  */
 function rowMaxInto(backend: BackendWasm, x: tf.TensorInfo, values: tf.TensorInfo, indices?: tf.TensorInfo): boolean {
   const width = x.shape.at(-1) ?? 0;
@@ -288,14 +288,12 @@ function rowMaxInto(backend: BackendWasm, x: tf.TensorInfo, values: tf.TensorInf
   if (!rowMax || width < ROW_MAX_MIN_WIDTH) return false;
   const rows = tf.util.sizeFromShape(x.shape) / width;
   const scratch = backend.makeOutput([rowMaxScratchBytes(rows) / 4], 'float32');
-  const max = new Float32Array(rows);
-  const at = indices ? new Int32Array(rows) : undefined;
+  // Written straight into the outputs: views made after the last allocation (see above).
+  const max = backend.typedArrayFromHeap(values) as Float32Array;
+  const at = indices ? (backend.typedArrayFromHeap(indices) as Int32Array) : undefined;
   const done = rowMax(backend.getMemoryOffset(x.dataId), rows, width, backend.getMemoryOffset(scratch.dataId), max, at);
   backend.disposeData(scratch.dataId);
-  if (!done) return false;
-  (backend.typedArrayFromHeap(values) as Float32Array).set(max);
-  if (indices && at) (backend.typedArrayFromHeap(indices) as Int32Array).set(at);
-  return true;
+  return done;
 }
 
 /** The maximum over the last axis (log-softmax at every decoding step and in the loss). */
