@@ -55,17 +55,6 @@ function digamma(xIn: number): number {
   return result;
 }
 
-/**
- * spm's LogSumExp on float32 values: log(exp(x) + exp(y)), the smaller term dropped when it is 50
- * below the larger. With x = −∞ it returns y (spm's "init mode").
- */
-function logSumExp(x: number, y: number): number {
-  const vmin = y < x ? y : x;
-  const vmax = x < y ? y : x;
-  if (vmax > f32(vmin + 50)) return vmax;
-  return f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1));
-}
-
 /** Score descending, then the piece in code point order (spm's Sorted on pieces). */
 function byScoreThenText(a: [string, number], b: [string, number]): number {
   return b[1] - a[1] || compareCodePoints(a[0], b[0]);
@@ -434,11 +423,20 @@ export function trainUnigram(
 ): [string, number][] {
   const corpus = buildCorpus(sentences, opts);
   const { trie } = corpus;
-  const { node: seedNode, score, length: pieceLen, seedOf } = seedPieces(trie, corpus.chars);
+  const seeds = seedPieces(trie, corpus.chars);
+  const { node: seedNode, length: pieceLen, seedOf } = seeds;
   const nSeeds = seedNode.length;
+  /**
+   * The unknown node's slot, after the seeds: a lattice position with no one-character piece gets
+   * a span of this id (scored minScore − 10, counted as piece `first`, see eStep), so that every
+   * loop over a lattice treats unknown nodes like pieces.
+   */
+  const UNK = nSeeds;
+  const score = new Float32Array(nSeeds + 1);
+  score.set(seeds.score);
   /** A word each seed occurs in: its own lattice is the spans inside that occurrence. */
   const pieceWord = new Int32Array(nSeeds).fill(-1);
-  const alive = new Uint8Array(nSeeds).fill(1);
+  const alive = new Uint8Array(nSeeds + 1).fill(1);
   /** The current pieces in spm's list order (positions break ties; position 0 stands for unknown). */
   let order: Int32Array = Int32Array.from({ length: nSeeds }, (_, i) => i);
   let minScore = 0;
@@ -450,60 +448,78 @@ export function trainUnigram(
   const maxWordLen = wordLen.reduce((m, n) => Math.max(m, n), 0);
 
   // The lattice of every word: the spans of the current pieces, word by word, by start then
-  // length; and which positions have a one-character piece (the others get an unknown node).
-  // Rebuilt when pieces go, so that the loops only see live spans.
-  let wordStart = new Int32Array(nWords + 1);
+  // length, and an unknown span (id UNK) last at each position with no one-character piece — as
+  // spm's lattice inserts its unknown nodes. Rebuilt when pieces go, so that the loops only see
+  // live spans.
+  const wordStart = new Int32Array(nWords + 1);
   let spanBegin = new Int32Array(0);
   let spanEnd = new Int32Array(0);
   let spanPiece = new Int32Array(0);
-  const hasChar = new Uint8Array(corpus.charStart[nWords]!);
-  function rebuildSpans(first: boolean) {
-    if (first) {
-      // Seed pieces among the substring occurrences.
-      const { validLen, occNode } = corpus;
-      let total = 0;
-      for (const node of occNode) if (seedOf[node]! >= 0) total++;
-      spanBegin = new Int32Array(total);
-      spanEnd = new Int32Array(total);
-      spanPiece = new Int32Array(total);
-      let n = 0;
-      let k = 0;
-      for (let w = 0; w < nWords; w++) {
-        wordStart[w] = n;
-        const cs = charStart[w]!;
-        for (let b = 0; b < wordLen[w]!; b++) {
-          const count = validLen[cs + b]!;
-          for (let len = 1; len <= count; len++) {
-            const id = seedOf[occNode[k++]!]!;
-            if (id < 0) continue;
-            if (pieceWord[id]! < 0) pieceWord[id] = w;
-            spanBegin[n] = b;
-            spanEnd[n] = b + len;
-            spanPiece[n] = id;
-            n++;
-          }
+  /** Every seed piece among the substring occurrences (all characters are seeds: every position has one). */
+  function buildSpans() {
+    const { validLen, occNode } = corpus;
+    let total = 0;
+    for (const node of occNode) if (seedOf[node]! >= 0) total++;
+    for (const len of validLen) if (len === 0) total++; // UNK_CHAR: only an unknown span
+    spanBegin = new Int32Array(total);
+    spanEnd = new Int32Array(total);
+    spanPiece = new Int32Array(total);
+    let n = 0;
+    let k = 0;
+    for (let w = 0; w < nWords; w++) {
+      wordStart[w] = n;
+      const cs = charStart[w]!;
+      for (let b = 0; b < wordLen[w]!; b++) {
+        const count = validLen[cs + b]!;
+        for (let len = 1; len <= count; len++) {
+          const id = seedOf[occNode[k++]!]!;
+          if (id < 0) continue;
+          if (pieceWord[id]! < 0) pieceWord[id] = w;
+          spanBegin[n] = b;
+          spanEnd[n] = b + len;
+          spanPiece[n] = id;
+          n++;
+        }
+        if (count === 0) {
+          spanBegin[n] = b;
+          spanEnd[n] = b + 1;
+          spanPiece[n] = UNK;
+          n++;
         }
       }
-      wordStart[nWords] = n;
     }
-    // Keep the spans of live pieces (in place) and mark the positions with a one-character piece.
-    hasChar.fill(0);
+    wordStart[nWords] = n;
+  }
+  /**
+   * Keep the spans of live pieces, in place; where a position's one-character piece went, an
+   * unknown span takes the last place (never more spans than before: it replaces the piece's).
+   */
+  function dropDeadSpans() {
     let n = 0;
     for (let w = 0; w < nWords; w++) {
       const lo = wordStart[w]!;
       const hi = wordStart[w + 1]!;
-      const cs = charStart[w]!;
       wordStart[w] = n;
-      for (let k = lo; k < hi; k++) {
-        const id = spanPiece[k]!;
-        if (!alive[id]) continue;
+      let k = lo;
+      while (k < hi) {
         const b = spanBegin[k]!;
-        const e = spanEnd[k]!;
-        spanBegin[n] = b;
-        spanEnd[n] = e;
-        spanPiece[n] = id;
-        if (e === b + 1) hasChar[cs + b] = 1;
-        n++;
+        let single = false;
+        for (; k < hi && spanBegin[k] === b; k++) {
+          const id = spanPiece[k]!;
+          if (!alive[id]) continue;
+          const e = spanEnd[k]!;
+          if (e === b + 1) single = true;
+          spanBegin[n] = b;
+          spanEnd[n] = e;
+          spanPiece[n] = id;
+          n++;
+        }
+        if (!single) {
+          spanBegin[n] = b;
+          spanEnd[n] = b + 1;
+          spanPiece[n] = UNK;
+          n++;
+        }
       }
     }
     wordStart[nWords] = n;
@@ -512,35 +528,39 @@ export function trainUnigram(
   function setPieces(ids: Int32Array) {
     order = ids;
     alive.fill(0);
+    alive[UNK] = 1;
     minScore = Infinity;
     for (const id of ids) {
       alive[id] = 1;
       if (score[id]! < minScore) minScore = score[id]!;
     }
+    score[UNK] = minScore - UNK_PENALTY;
   }
   setPieces(order);
-  rebuildSpans(true);
+  buildSpans();
 
   const A = new Float64Array(maxWordLen + 2);
   const B = new Float64Array(maxWordLen + 2);
   const spanBt = new Float64Array(maxWordLen * opts.maxPieceLength + 2);
-  const unkBt = new Float64Array(maxWordLen + 2);
   const expected = new Float32Array(nSeeds);
 
-  /** spm's E-step (Lattice::PopulateMarginal on every word), in float32. */
+  /**
+   * spm's E-step (Lattice::PopulateMarginal on every word), in float32. Unknown spans count for
+   * the first piece of the list (spm's trainer model gives unknown nodes the id 0).
+   */
   function eStep() {
     expected.fill(0);
-    const unk = f32(minScore - UNK_PENALTY);
     const first = order[0]!;
     for (let w = 0; w < nWords; w++) {
       const lo = wordStart[w]!;
       const hi = wordStart[w + 1]!;
       const n = wordLen[w]!;
-      const cs = charStart[w]!;
       // Forward: A[b] is alpha of the nodes starting at b.
       A[0] = 0;
       for (let e = 1; e <= n; e++) A[e] = -Infinity;
-      // (logSumExp inlined: this is the innermost loop of training.)
+      // Sums are spm's LogSumExp in float32, written out (the innermost loop of training):
+      // log(exp(x) + exp(y)), the smaller term dropped when it is 50 below the larger; the first
+      // term is taken as is (spm's "init mode").
       let k = lo;
       for (let b = 0; b < n; b++) {
         const ab = A[b]!;
@@ -555,7 +575,6 @@ export function trainUnigram(
             A[e] = vmax > f32(vmin + 50) ? vmax : f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1));
           }
         }
-        if (!hasChar[cs + b]) A[b + 1] = logSumExp(A[b + 1]!, f32(unk + ab));
       }
       // Backward: B[e] is beta of the nodes ending at e (pieces by length, then unknown).
       B[n] = 0;
@@ -573,7 +592,6 @@ export function trainUnigram(
             acc = vmax > f32(vmin + 50) ? vmax : f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1));
           }
         }
-        if (!hasChar[cs + b]) acc = logSumExp(acc, f32(unk + B[b + 1]!));
         B[b] = acc;
         k = j;
       }
@@ -584,9 +602,8 @@ export function trainUnigram(
         const ab = A[b]!;
         for (; k < hi && spanBegin[k] === b; k++) {
           const id = spanPiece[k]!;
-          expected[id] += f * Math.exp(f32(f32(f32(ab + score[id]!) + B[spanEnd[k]!]!) - z));
+          expected[id === UNK ? first : id] += f * Math.exp(f32(f32(f32(ab + score[id]!) + B[spanEnd[k]!]!) - z));
         }
-        if (!hasChar[cs + b]) expected[first] += f * Math.exp(f32(f32(f32(ab + unk) + B[b + 1]!) - z));
       }
     }
   }
@@ -606,7 +623,7 @@ export function trainUnigram(
     for (const id of ids) score[id] = digamma(expected[id]!) - logSum;
     const dropped = ids.length < order.length;
     setPieces(ids);
-    if (dropped) rebuildSpans(false);
+    if (dropped) dropDeadSpans();
   }
 
   /**
@@ -614,11 +631,10 @@ export function trainUnigram(
    * `first`. A node's predecessor is the earliest-starting one among those giving its score.
    */
   const path: number[] = [];
-  function viterbiWord(w: number, unk: number, first: number): number[] {
+  function viterbiWord(w: number, first: number): number[] {
     const lo = wordStart[w]!;
     const hi = wordStart[w + 1]!;
     const n = wordLen[w]!;
-    const cs = charStart[w]!;
     // A[e]: the best score of a node ending at e (the value every node starting at e extends).
     A[0] = 0;
     for (let e = 1; e <= n; e++) A[e] = -Infinity;
@@ -631,11 +647,6 @@ export function trainUnigram(
         const e = spanEnd[k]!;
         if (v > A[e]!) A[e] = v;
       }
-      if (!hasChar[cs + b]) {
-        const v = f32(m + unk);
-        unkBt[b] = v;
-        if (v > A[b + 1]!) A[b + 1] = v;
-      }
     }
     // Back from the end: the first node (by start) ending here whose score gives the target.
     path.length = 0;
@@ -645,29 +656,14 @@ export function trainUnigram(
     let from = lo;
     while (e > 0) {
       while (from < hi && spanBegin[from]! < e - opts.maxPieceLength) from++;
-      let found = -1;
-      let foundBegin = e - 1;
-      let foundBt = 0;
-      let foundScore = 0;
-      for (let j = from; j < hi && spanBegin[j]! < e; j++) {
-        if (spanEnd[j] !== e) continue;
-        const bt = spanBt[j - lo]!;
-        if (f32(bt + nodeScore) === target) {
-          found = spanPiece[j]!;
-          foundBegin = spanBegin[j]!;
-          foundBt = bt;
-          foundScore = score[found]!;
-          break;
-        }
-      }
-      if (found < 0) {
-        // The unknown node at e − 1 (it starts last among the nodes ending at e).
-        found = first;
-        foundBt = unkBt[e - 1]!;
-        foundScore = unk;
-      }
-      path.push(found);
-      e = foundBegin;
+      // (One always matches: the target is the best score of a node ending at e, plus its own.)
+      let j = from;
+      while (spanEnd[j] !== e || f32(spanBt[j - lo]! + nodeScore) !== target) j++;
+      const found = spanPiece[j]!;
+      const foundBt = spanBt[j - lo]!;
+      const foundScore = score[found]!;
+      path.push(found === UNK ? first : found);
+      e = spanBegin[j]!;
       target = foundBt;
       nodeScore = foundScore;
       from = lo;
@@ -756,7 +752,7 @@ export function trainUnigram(
    * as heuristic, equal priorities in std::priority_queue's order. Returns the paths found (one
    * or two), as lists of piece ids (unknown nodes as `first`).
    */
-  function nbest2(id: number, unk: number, first: number): number[][] {
+  function nbest2(id: number, first: number): number[][] {
     const n = pieceLen[id]!;
     // The piece's own lattice: the spans inside one of its occurrences.
     const w = pieceWord[id]!;
@@ -765,7 +761,7 @@ export function trainUnigram(
     while (spanPiece[k] !== id) k++;
     const at = spanBegin[k]!;
     while (k > wordStart[w]! && spanBegin[k - 1] === at) k--;
-    // Nodes: 0 = BOS, 1 = EOS, then by start (pieces by length, then an unknown node).
+    // Nodes: 0 = BOS, 1 = EOS, then by start (pieces by length, then the unknown one if any).
     let count = 2;
     nodeBegin[BOS] = 0;
     nodeEnd[BOS] = 0;
@@ -775,23 +771,14 @@ export function trainUnigram(
     nodeScore[EOS] = 0;
     for (let b = 0; b < n; b++) {
       beginStart[b] = count;
-      let single = false;
       for (; k < hi && spanBegin[k] === at + b; k++) {
         const len = spanEnd[k]! - spanBegin[k]!;
         if (b + len > n) continue;
         const pid = spanPiece[k]!;
         nodeBegin[count] = b;
         nodeEnd[count] = b + len;
-        nodeId[count] = pid;
+        nodeId[count] = pid === UNK ? first : pid;
         nodeScore[count] = score[pid]!;
-        if (len === 1) single = true;
-        count++;
-      }
-      if (!single) {
-        nodeBegin[count] = b;
-        nodeEnd[count] = b + 1;
-        nodeId[count] = first;
-        nodeScore[count] = unk;
         count++;
       }
     }
@@ -848,37 +835,54 @@ export function trainUnigram(
 
   const desired = Math.floor(opts.vocabSize * 1.1);
 
-  /** spm's PruneSentencePieces (0.1.97). */
+  /**
+   * spm's PruneSentencePieces (0.1.97), one function per step: V8 compiles a function as a whole
+   * when its loop gets hot, and stops to compile it again at each later loop that has not run yet.
+   */
   function prune() {
-    const size = order.length;
-    const unk = f32(minScore - UNK_PENALTY);
     const first = order[0]!;
-    // 1. How each piece would be segmented without itself: its second-best path.
+    const { removable, alternatives } = secondBest(first);
+    const { freq, vsum } = viterbiFrequencies(first);
+    const kept = piecesByLoss(removable, alternatives, freq, vsum);
+    setPieces(kept);
+    dropDeadSpans();
+  }
+
+  /** 1. How each piece would be segmented without itself: its second-best path. */
+  function secondBest(first: number) {
+    const size = order.length;
     const removable = new Uint8Array(size);
     const alternatives: (number[] | undefined)[] = new Array(size);
     for (let i = 0; i < size; i++) {
       const id = order[i]!;
       if (pieceLen[id] === 1) continue; // one path only: always kept
-      const nbests = nbest2(id, unk, first);
+      const nbests = nbest2(id, first);
       if (nbests.length === 1) continue;
       if (nbests[0]!.length >= 2) removable[i] = 1;
       else if (nbests[0]!.length === 1) alternatives[i] = nbests[1]!;
     }
+    return { removable, alternatives };
+  }
 
-    // 2. Piece frequencies in the best segmentation of the corpus.
+  /** 2. Piece frequencies in the best segmentation of the corpus. */
+  function viterbiFrequencies(first: number) {
     const freq = new Float32Array(nSeeds);
     let vsum = 0;
     for (let w = 0; w < nWords; w++) {
       const f = f32(wordFreq[w]!);
       vsum = f32(vsum + f);
-      for (const id of viterbiWord(w, unk, first)) freq[id] += f;
+      for (const id of viterbiWord(w, first)) freq[id] += f;
     }
+    return { freq, vsum };
+  }
+
+  /** 3. The likelihood lost by removing each piece (its uses go to its replacement); the pieces kept. */
+  function piecesByLoss(removable: Uint8Array, alternatives: (number[] | undefined)[], freq: Float32Array, vsum: number): Int32Array {
+    const size = order.length;
     let sumD = 0;
     for (const id of order) sumD += freq[id]!;
     const sum = f32(sumD);
     const logSum = f32(Math.log(sum));
-
-    // 3. The likelihood lost by removing each piece (its uses go to its replacement).
     const kept = new IntList(size);
     const candPos: number[] = [];
     const candLoss: number[] = [];
@@ -906,8 +910,7 @@ export function trainUnigram(
       if (kept.length === prunedSize) break;
       kept.push(order[candPos[c]!]!);
     }
-    setPieces(kept.view().slice());
-    rebuildSpans(false);
+    return kept.view().slice();
   }
 
   for (let round = 1; ; round++) {
