@@ -653,11 +653,9 @@ export function trainUnigram(
     let e = n;
     let nodeScore = 0;
     let target = A[n]!;
-    let from = lo;
     while (e > 0) {
-      while (from < hi && spanBegin[from]! < e - opts.maxPieceLength) from++;
       // (One always matches: the target is the best score of a node ending at e, plus its own.)
-      let j = from;
+      let j = lo;
       while (spanEnd[j] !== e || f32(spanBt[j - lo]! + nodeScore) !== target) j++;
       const found = spanPiece[j]!;
       const foundBt = spanBt[j - lo]!;
@@ -666,7 +664,6 @@ export function trainUnigram(
       e = spanBegin[j]!;
       target = foundBt;
       nodeScore = foundScore;
-      from = lo;
     }
     return path.reverse();
   }
@@ -747,12 +744,17 @@ export function trainUnigram(
     return top;
   }
 
+  /** nbest2's second path, when the best is the piece itself (unknown nodes as `first`). */
+  const altPath = new Int32Array(opts.maxPieceLength);
+  let altLength = 0;
+
   /**
    * spm's Lattice::NBest(2) on piece `id`'s own lattice: A* from the end with the Viterbi score
-   * as heuristic, equal priorities in std::priority_queue's order. Returns the paths found (one
-   * or two), as lists of piece ids (unknown nodes as `first`).
+   * as heuristic, equal priorities in std::priority_queue's order. Returns how many pieces the
+   * best path has; when that is 1 (the piece itself), the second path is left in altPath, or
+   * altLength is 0 when there is none. (A best path of 2+ pieces is all prune needs to know.)
    */
-  function nbest2(id: number, first: number): number[][] {
+  function nbest2(id: number, first: number): number {
     const n = pieceLen[id]!;
     // The piece's own lattice: the spans inside one of its occurrences.
     const w = pieceWord[id]!;
@@ -812,15 +814,24 @@ export function trainUnigram(
     nHyp = 0;
     heapSize = 0;
     pushHyp(EOS, -1, nodeBt[EOS]!, 0);
-    const results: number[][] = [];
+    let found = 0;
+    altLength = 0;
     while (heapSize > 0) {
       const top = popHyp();
       const node = hypNode[top]!;
       if (node === BOS) {
-        const p: number[] = [];
-        for (let h = hypNext[top]!; hypNext[h] !== -1; h = hypNext[h]!) p.push(nodeId[hypNode[h]!]!);
-        results.push(p);
-        if (results.length === 2) break;
+        let length = 0;
+        for (let h = hypNext[top]!; hypNext[h] !== -1; h = hypNext[h]!) {
+          if (found === 1) altPath[length] = nodeId[hypNode[h]!]!;
+          length++;
+        }
+        if (found === 1) {
+          altLength = length;
+          return 1;
+        }
+        // A best path of two or more pieces: the piece itself is another path, and removable.
+        if (length >= 2) return length;
+        found = 1;
         continue;
       }
       const pos = nodeBegin[node]!;
@@ -830,7 +841,7 @@ export function trainUnigram(
         pushHyp(l, top, f32(nodeBt[l]! + gx), f32(nodeScore[l]! + gx));
       }
     }
-    return results;
+    return 1;
   }
 
   const desired = Math.floor(opts.vocabSize * 1.1);
@@ -841,27 +852,31 @@ export function trainUnigram(
    */
   function prune() {
     const first = order[0]!;
-    const { removable, alternatives } = secondBest(first);
+    const { removable, altStart, altIds } = secondBest(first);
     const { freq, vsum } = viterbiFrequencies(first);
-    const kept = piecesByLoss(removable, alternatives, freq, vsum);
+    const kept = piecesByLoss(removable, altStart, altIds, freq, vsum);
     setPieces(kept);
     dropDeadSpans();
   }
 
-  /** 1. How each piece would be segmented without itself: its second-best path. */
+  /**
+   * 1. How each piece would be segmented without itself: its second-best path (the pieces of
+   * position i's are altIds[altStart[i] .. altStart[i + 1]); none: kept as it is).
+   */
   function secondBest(first: number) {
     const size = order.length;
     const removable = new Uint8Array(size);
-    const alternatives: (number[] | undefined)[] = new Array(size);
+    const altStart = new Int32Array(size + 1);
+    const altIds = new IntList(size);
     for (let i = 0; i < size; i++) {
+      altStart[i] = altIds.length;
       const id = order[i]!;
       if (pieceLen[id] === 1) continue; // one path only: always kept
-      const nbests = nbest2(id, first);
-      if (nbests.length === 1) continue;
-      if (nbests[0]!.length >= 2) removable[i] = 1;
-      else if (nbests[0]!.length === 1) alternatives[i] = nbests[1]!;
+      if (nbest2(id, first) >= 2) removable[i] = 1;
+      else for (let k = 0; k < altLength; k++) altIds.push(altPath[k]!);
     }
-    return { removable, alternatives };
+    altStart[size] = altIds.length;
+    return { removable, altStart, altIds: altIds.view() };
   }
 
   /** 2. Piece frequencies in the best segmentation of the corpus. */
@@ -877,7 +892,7 @@ export function trainUnigram(
   }
 
   /** 3. The likelihood lost by removing each piece (its uses go to its replacement); the pieces kept. */
-  function piecesByLoss(removable: Uint8Array, alternatives: (number[] | undefined)[], freq: Float32Array, vsum: number): Int32Array {
+  function piecesByLoss(removable: Uint8Array, altStart: Int32Array, altIds: Int32Array, freq: Float32Array, vsum: number): Int32Array {
     const size = order.length;
     let sumD = 0;
     for (const id of order) sumD += freq[id]!;
@@ -890,8 +905,9 @@ export function trainUnigram(
       const id = order[i]!;
       const fi = freq[id]!;
       if (fi === 0 || removable[i]) continue;
-      const alt = alternatives[i];
-      if (!alt || alt.length === 0) {
+      const a0 = altStart[i]!;
+      const a1 = altStart[i + 1]!;
+      if (a0 === a1) {
         kept.push(id);
         continue;
       }
@@ -900,7 +916,7 @@ export function trainUnigram(
       // spm 0.1.97: alternatives.size() is the number of pieces, not this piece's alternatives.
       const logSumAlt = f32(Math.log(f32(sum + f32(fi * f32(size - 1)))));
       let logProbAlt = 0;
-      for (const a of alt) logProbAlt = f32(logProbAlt + (Math.log(f32(freq[a]! + fi)) - logSumAlt));
+      for (let a = a0; a < a1; a++) logProbAlt = f32(logProbAlt + (Math.log(f32(freq[altIds[a]!]! + fi)) - logSumAlt));
       candPos.push(i);
       candLoss.push(f32(F * f32(logProb - logProbAlt)));
     }
