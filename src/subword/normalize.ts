@@ -31,9 +31,13 @@ const prefixSearch = longestPrefix;
 const prefixValue = lastPrefixValue;
 
 let charsmap: Charsmap | undefined;
-/** Input and output bytes of the line being normalized (reused: this runs once per corpus line). */
-let input = new Uint8Array(1024);
-let output = new Uint8Array(4096);
+/**
+ * Input and output bytes of the line being normalized (reused: this runs once per corpus line).
+ * Training lines have at most 4,192 bytes, so in training neither grows (its first growth would
+ * cost V8 a recompilation).
+ */
+let input = new Uint8Array(16384);
+let output = new Uint8Array(16384);
 let outLength = 0;
 
 function put(b: number): void {

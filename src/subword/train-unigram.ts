@@ -55,6 +55,25 @@ function digamma(xIn: number): number {
   return result;
 }
 
+/** float32 sum of values[i] for i in ids, in order (spm's float accumulators). */
+function sumInOrder(values: Float32Array, ids: Int32Array): number {
+  let sum = 0;
+  for (const id of ids) sum = f32(sum + values[id]!);
+  return sum;
+}
+
+function countSeeds(occNode: Int32Array, seedOf: Int32Array): number {
+  let n = 0;
+  for (const node of occNode) if (seedOf[node]! >= 0) n++;
+  return n;
+}
+
+function countZeros(values: Int32Array): number {
+  let n = 0;
+  for (const v of values) if (v === 0) n++;
+  return n;
+}
+
 /** Score descending, then the piece in code point order (spm's Sorted on pieces). */
 function byScoreThenText(a: [string, number], b: [string, number]): number {
   return b[1] - a[1] || compareCodePoints(a[0], b[0]);
@@ -228,21 +247,13 @@ function validLengths(words: Words, opts: TrainerOptions) {
 function sortSuffixes(chars: Int32Array, validLen: Int32Array, sa: Int32Array): void {
   /** The d-th character of suffix p, −1 past its end. */
   const at = (p: number, d: number) => (d < validLen[p]! ? chars[p + d]! : -1);
-  const swap = (i: number, j: number) => {
-    const t = sa[i]!;
-    sa[i] = sa[j]!;
-    sa[j] = t;
-  };
-  /** Whether suffix p sorts before suffix q, both equal before depth d. */
-  const before = (p: number, q: number, d: number) => {
-    for (; ; d++) {
-      const x = at(p, d);
-      const y = at(q, d);
-      if (x !== y) return x < y;
-      if (x === -1) return false;
-    }
-  };
-  const sort = (lo: number, hi: number, d: number): void => {
+  // Ranges [lo, hi) still to sort, their suffixes equal before depth d: (lo, hi, d) triples.
+  // (A loop over a stack rather than recursion: V8 compiles it once, with every path seen.)
+  const todo: number[] = [0, sa.length, 0];
+  while (todo.length > 0) {
+    let d = todo.pop()!;
+    let hi = todo.pop()!;
+    let lo = todo.pop()!;
     while (hi - lo > 12) {
       // Three-way partition on the d-th character (median of three), then each part.
       const a = at(sa[lo]!, d);
@@ -253,28 +264,44 @@ function sortSuffixes(chars: Int32Array, validLen: Int32Array, sa: Int32Array): 
       let gt = hi;
       for (let i = lo; i < gt; ) {
         const x = at(sa[i]!, d);
-        if (x < v) swap(lt++, i++);
-        else if (x > v) swap(i, --gt);
-        else i++;
+        const t = sa[i]!;
+        if (x < v) {
+          sa[i++] = sa[lt]!;
+          sa[lt++] = t;
+        } else if (x > v) {
+          sa[i] = sa[--gt]!;
+          sa[gt] = t;
+        } else i++;
       }
-      sort(lo, lt, d);
-      sort(gt, hi, d);
-      if (v === -1) return;
+      todo.push(lo, lt, d, gt, hi, d);
+      if (v === -1) {
+        hi = lo; // the middle part ended here: equal, nothing left to sort
+        break;
+      }
       lo = lt;
       hi = gt;
       d++;
     }
+    // Insertion sort of the small rest, comparing from depth d.
     for (let i = lo + 1; i < hi; i++) {
       const p = sa[i]!;
       let j = i;
-      while (j > lo && before(p, sa[j - 1]!, d)) {
-        sa[j] = sa[j - 1]!;
-        j--;
+      for (; j > lo; j--) {
+        const q = sa[j - 1]!;
+        let e = d;
+        let x = at(p, e);
+        let y = at(q, e);
+        while (x === y && x !== -1) {
+          e++;
+          x = at(p, e);
+          y = at(q, e);
+        }
+        if (!(x < y)) break;
+        sa[j] = q;
       }
       sa[j] = p;
     }
-  };
-  sort(0, sa.length, 0);
+  }
 }
 
 /** Walk the sorted suffixes: a suffix shares the nodes of its common prefix with the one before. */
@@ -458,9 +485,8 @@ export function trainUnigram(
   /** Every seed piece among the substring occurrences (all characters are seeds: every position has one). */
   function buildSpans() {
     const { validLen, occNode } = corpus;
-    let total = 0;
-    for (const node of occNode) if (seedOf[node]! >= 0) total++;
-    for (const len of validLen) if (len === 0) total++; // UNK_CHAR: only an unknown span
+    // Seed occurrences, and one unknown span at each UNK_CHAR.
+    const total = countSeeds(occNode, seedOf) + countZeros(validLen);
     spanBegin = new Int32Array(total);
     spanEnd = new Int32Array(total);
     spanPiece = new Int32Array(total);
@@ -529,12 +555,17 @@ export function trainUnigram(
     order = ids;
     alive.fill(0);
     alive[UNK] = 1;
-    minScore = Infinity;
+    minScore = markAlive(ids);
+    score[UNK] = minScore - UNK_PENALTY;
+  }
+  /** Mark the pieces alive; their lowest score. */
+  function markAlive(ids: Int32Array): number {
+    let min = Infinity;
     for (const id of ids) {
       alive[id] = 1;
-      if (score[id]! < minScore) minScore = score[id]!;
+      if (score[id]! < min) min = score[id]!;
     }
-    score[UNK] = minScore - UNK_PENALTY;
+    return min;
   }
   setPieces(order);
   buildSpans();
@@ -551,79 +582,77 @@ export function trainUnigram(
   function eStep() {
     expected.fill(0);
     const first = order[0]!;
-    for (let w = 0; w < nWords; w++) {
-      const lo = wordStart[w]!;
-      const hi = wordStart[w + 1]!;
-      const n = wordLen[w]!;
-      // Forward: A[b] is alpha of the nodes starting at b.
-      A[0] = 0;
-      for (let e = 1; e <= n; e++) A[e] = -Infinity;
-      // Sums are spm's LogSumExp in float32, written out (the innermost loop of training):
-      // log(exp(x) + exp(y)), the smaller term dropped when it is 50 below the larger; the first
-      // term is taken as is (spm's "init mode").
-      let k = lo;
-      for (let b = 0; b < n; b++) {
-        const ab = A[b]!;
-        for (; k < hi && spanBegin[k] === b; k++) {
-          const e = spanEnd[k]!;
-          const v = f32(score[spanPiece[k]!]! + ab);
-          const x = A[e]!;
-          if (x === -Infinity) A[e] = v;
-          else {
-            const vmin = v < x ? v : x;
-            const vmax = x < v ? v : x;
-            A[e] = vmax > f32(vmin + 50) ? vmax : f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1));
-          }
+    // (A function per word: compiled once by V8, where one loop over all words is compiled
+    // twice — on the stack for the first call, then again for the next.)
+    for (let w = 0; w < nWords; w++) eStepWord(w, first);
+  }
+  function eStepWord(w: number, first: number) {
+    const lo = wordStart[w]!;
+    const hi = wordStart[w + 1]!;
+    const n = wordLen[w]!;
+    // Forward: A[b] is alpha of the nodes starting at b.
+    A[0] = 0;
+    for (let e = 1; e <= n; e++) A[e] = -Infinity;
+    // Sums are spm's LogSumExp in float32, written out (the innermost loop of training):
+    // log(exp(x) + exp(y)), the smaller term dropped when it is 50 below the larger; the first
+    // term is taken as is (spm's "init mode").
+    let k = lo;
+    for (let b = 0; b < n; b++) {
+      const ab = A[b]!;
+      for (; k < hi && spanBegin[k] === b; k++) {
+        const e = spanEnd[k]!;
+        const v = f32(score[spanPiece[k]!]! + ab);
+        const x = A[e]!;
+        if (x === -Infinity) A[e] = v;
+        else {
+          const vmin = v < x ? v : x;
+          const vmax = x < v ? v : x;
+          A[e] = vmax > f32(vmin + 50) ? vmax : f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1));
         }
       }
-      // Backward: B[e] is beta of the nodes ending at e (pieces by length, then unknown).
-      B[n] = 0;
-      k = hi - 1;
-      for (let b = n - 1; b >= 0; b--) {
-        let j = k;
-        while (j >= lo && spanBegin[j] === b) j--;
-        let acc = -Infinity;
-        for (let m = j + 1; m <= k; m++) {
-          const v = f32(score[spanPiece[m]!]! + B[spanEnd[m]!]!);
-          if (acc === -Infinity) acc = v;
-          else {
-            const vmin = v < acc ? v : acc;
-            const vmax = acc < v ? v : acc;
-            acc = vmax > f32(vmin + 50) ? vmax : f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1));
-          }
+    }
+    // Backward: B[e] is beta of the nodes ending at e (pieces by length, then unknown).
+    B[n] = 0;
+    k = hi - 1;
+    for (let b = n - 1; b >= 0; b--) {
+      let j = k;
+      while (j >= lo && spanBegin[j] === b) j--;
+      let acc = -Infinity;
+      for (let m = j + 1; m <= k; m++) {
+        const v = f32(score[spanPiece[m]!]! + B[spanEnd[m]!]!);
+        if (acc === -Infinity) acc = v;
+        else {
+          const vmin = v < acc ? v : acc;
+          const vmax = acc < v ? v : acc;
+          acc = vmax > f32(vmin + 50) ? vmax : f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1));
         }
-        B[b] = acc;
-        k = j;
       }
-      const z = A[n]!;
-      const f = f32(wordFreq[w]!);
-      k = lo;
-      for (let b = 0; b < n; b++) {
-        const ab = A[b]!;
-        for (; k < hi && spanBegin[k] === b; k++) {
-          const id = spanPiece[k]!;
-          expected[id === UNK ? first : id] += f * Math.exp(f32(f32(f32(ab + score[id]!) + B[spanEnd[k]!]!) - z));
-        }
+      B[b] = acc;
+      k = j;
+    }
+    const z = A[n]!;
+    const f = f32(wordFreq[w]!);
+    k = lo;
+    for (let b = 0; b < n; b++) {
+      const ab = A[b]!;
+      for (; k < hi && spanBegin[k] === b; k++) {
+        const id = spanPiece[k]!;
+        expected[id === UNK ? first : id] += f * Math.exp(f32(f32(f32(ab + score[id]!) + B[spanEnd[k]!]!) - z));
       }
     }
   }
 
   /** spm's M-step: drop pieces expected less than 0.5 times, Bayesian scores. */
   function mStep() {
-    const kept = new IntList(order.length);
-    let sum = 0;
-    for (const id of order) {
-      const e = expected[id]!;
-      if (e < MIN_EXPECTED) continue;
-      kept.push(id);
-      sum = f32(sum + e);
-    }
-    const logSum = f32(digamma(sum));
-    const ids = kept.view().slice();
-    for (const id of ids) score[id] = digamma(expected[id]!) - logSum;
+    const ids = order.filter((id) => expected[id]! >= MIN_EXPECTED);
+    const logSum = f32(digamma(sumInOrder(expected, ids)));
+    setScores(ids, logSum);
     const dropped = ids.length < order.length;
     setPieces(ids);
     if (dropped) dropDeadSpans();
+  }
+  function setScores(ids: Int32Array, logSum: number) {
+    for (const id of ids) score[id] = digamma(expected[id]!) - logSum;
   }
 
   /**

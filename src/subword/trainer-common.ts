@@ -200,35 +200,8 @@ export function loadSentences(lines: string[], opts: TrainerOptions, meta: Map<n
       if (j < opts.inputSentenceSize) chosen[j] = lines[i]!;
     }
   }
-  const specials = [...meta.values()].map((m) => m.piece);
-  const unkStr = String.fromCodePoint(UNK_CHAR);
-  const normalized: string[] = [];
-  for (const line of chosen) {
-    if (line.length === 0 || line.includes(unkStr)) continue;
-    if (line.length * 3 > MAX_SENTENCE_BYTES && utf8.encode(line).length > MAX_SENTENCE_BYTES) continue;
-    const s = maskSpecialPieces(normalizeForModel(line, DEFAULT_WHITESPACE), specials);
-    if (s.length > 0) normalized.push(s);
-  }
-
-  // Character counts: an array for the Basic Multilingual Plane, a Map for the rest.
-  const bmp = new Float64Array(0x10000);
-  const astral = new Map<number, number>();
-  let all = 0;
-  for (const s of normalized) {
-    for (let i = 0; i < s.length; i++) {
-      const c = s.codePointAt(i)!;
-      if (c > 0xffff) {
-        i++;
-        astral.set(c, (astral.get(c) ?? 0) + 1);
-      } else if (c !== 0) bmp[c]!++;
-      else continue;
-      all++;
-    }
-  }
-  const counts: [number, number][] = [];
-  for (let c = 0; c < 0x10000; c++) if (bmp[c]! > 0) counts.push([c, bmp[c]!]);
-  counts.push(...astral);
-  const byFrequency = counts.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  const normalized = normalizeSentences(chosen, [...meta.values()].map((m) => m.piece));
+  const { byFrequency, all } = countCharacters(normalized);
   const requiredChars: [number, number][] = [];
   let covered = 0;
   // spm compares in float32; so do we, so that coverage 1.0 keeps every character.
@@ -260,6 +233,42 @@ export function loadSentences(lines: string[], opts: TrainerOptions, meta: Map<n
   return { sentences, requiredChars };
 }
 
+/** The lines spm trains on, normalized (empty ones, too long ones and those with UNK_CHAR left out). */
+function normalizeSentences(lines: string[], specials: string[]): string[] {
+  const unkStr = String.fromCodePoint(UNK_CHAR);
+  const normalized: string[] = [];
+  for (const line of lines) {
+    if (line.length === 0 || line.includes(unkStr)) continue;
+    if (line.length * 3 > MAX_SENTENCE_BYTES && utf8.encode(line).length > MAX_SENTENCE_BYTES) continue;
+    const s = maskSpecialPieces(normalizeForModel(line, DEFAULT_WHITESPACE), specials);
+    if (s.length > 0) normalized.push(s);
+  }
+  return normalized;
+}
+
+/** Each character with its count, most frequent first (then by code point), and the total. */
+function countCharacters(sentences: string[]): { byFrequency: [number, number][]; all: number } {
+  // An array for the Basic Multilingual Plane, a Map for the rest.
+  const bmp = new Float64Array(0x10000);
+  const astral = new Map<number, number>();
+  let all = 0;
+  for (const s of sentences) {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.codePointAt(i)!;
+      if (c > 0xffff) {
+        i++;
+        astral.set(c, (astral.get(c) ?? 0) + 1);
+      } else if (c !== 0) bmp[c]!++;
+      else continue;
+      all++;
+    }
+  }
+  const counts: [number, number][] = [];
+  for (let c = 0; c < 0x10000; c++) if (bmp[c]! > 0) counts.push([c, bmp[c]!]);
+  counts.push(...astral);
+  return { byFrequency: counts.sort((a, b) => b[1] - a[1] || a[0] - b[0]), all };
+}
+
 /** The distinct words of the sentences, in order of first appearance, with their counts. */
 export interface WordTable {
   words: string[];
@@ -277,7 +286,8 @@ export function tableWords(sentences: string[]): WordTable {
   const words: string[] = [];
   const beforeSpace: number[] = [];
   const atEnd: number[] = [];
-  let slots = new Int32Array(1 << 12).fill(-1);
+  // Room for 32k words before the table grows (Korean 8k lines: 25k distinct words).
+  let slots = new Int32Array(1 << 16).fill(-1);
   let hashes: number[] = [];
   const place = (h: number, id: number) => {
     const mask = slots.length - 1;
