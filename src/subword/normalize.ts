@@ -72,7 +72,7 @@ export function normalizeForModel(
   ws: WhitespaceOptions = DEFAULT_WHITESPACE,
   symbols: SymbolMatcher = NO_SYMBOLS,
 ): string {
-  const { units, replacements } = (charsmap ??= decodeCharsmap(nmtNfkcCharsmapBlob()));
+  const { units, replacements, replacementEnd } = (charsmap ??= decodeCharsmap(nmtNfkcCharsmapBlob()));
   if (input.length < 3 * text.length) input = new Uint8Array(3 * text.length + 16);
   const bytes = input;
   const length = encoder.encodeInto(text, bytes).written;
@@ -91,19 +91,19 @@ export function normalizeForModel(
       end = pos + sym;
       pos = end;
     } else {
+      // The longest charsmap key here (replaced), else one character (copied). Both are worked
+      // out, then one is taken: keys are rare in most text, and V8 throws optimized code away at
+      // the first run of an operation it has not seen run before.
       const hit = prefixSearch(units, bytes, pos, length);
       const value = prefixValue();
-      if (hit > 0) {
-        src = replacements;
-        start = value;
-        end = value;
-        while (replacements[end] !== 0) end++;
-        pos += hit;
-      } else {
-        const b = bytes[pos]!;
-        end = pos + (b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4);
-        pos = end;
-      }
+      const valueEnd = replacementEnd[value]!;
+      const keyEnd = pos + hit;
+      const b = bytes[pos]!;
+      const charEnd = pos + (b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4);
+      src = hit > 0 ? replacements : bytes;
+      start = hit > 0 ? value : pos;
+      end = hit > 0 ? valueEnd : charEnd;
+      pos = hit > 0 ? keyEnd : charEnd;
     }
     // spm's whitespace steps on the unit.
     if (!started) {
@@ -112,7 +112,13 @@ export function normalizeForModel(
       started = true;
       if (ws.addDummyPrefix) putSpace(escape);
     }
-    while (prevSpace && start < end && src[start] === SPACE) start++;
+    // Leading spaces dropped after a space. (`start += skip` runs on every unit after a space, not
+    // only at double spaces: V8 throws optimized code away at the first run of an operation.)
+    let skip = prevSpace ? 1 : 0;
+    while (skip === 1 && start < end) {
+      skip = src[start] === SPACE ? 1 : 0;
+      start += skip;
+    }
     if (start < end) {
       for (let i = start; i < end; i++) {
         const b = src[i]!;

@@ -17,7 +17,10 @@ const CHARSMAP_URL = new URL('./assets/nmt_nfkc.charsmap', import.meta.url);
 /** A decoded precompiled charsmap: the trie units and the replacement strings. */
 export interface Charsmap {
   units: Uint32Array;
+  /** NUL-terminated UTF-8 strings; a key's value is where its replacement starts. */
   replacements: Uint8Array;
+  /** For each offset into `replacements`, where the string there ends (its NUL). */
+  replacementEnd: Int32Array;
 }
 
 /** Split the blob into the trie (uint32 units, little-endian) and the replacement strings. */
@@ -28,7 +31,15 @@ export function decodeCharsmap(blob: Uint8Array): Charsmap {
   if (trieSize >= blob.length || trieSize % 4 !== 0) throw new Error('precompiled charsmap has a bad trie size');
   const units = new Uint32Array(trieSize / 4);
   for (let i = 0; i < units.length; i++) units[i] = view.getUint32(4 + i * 4, true);
-  return { units, replacements: blob.slice(4 + trieSize) };
+  const replacements = blob.slice(4 + trieSize);
+  const replacementEnd = new Int32Array(replacements.length + 1);
+  let end = replacements.length;
+  for (let i = replacements.length - 1; i >= 0; i--) {
+    if (replacements[i] === 0) end = i;
+    replacementEnd[i] = end;
+  }
+  replacementEnd[replacements.length] = replacements.length;
+  return { units, replacements, replacementEnd };
 }
 
 let nmtNfkc: Charsmap | undefined;
@@ -45,12 +56,15 @@ function nmtNfkcCharsmap(): Charsmap {
 
 /**
  * The longest key of the trie that is a prefix of bytes[pos..end): darts-clone's
- * commonPrefixSearch, keeping the longest hit. Returns its length in bytes (0: none) and leaves
- * its value in `hitValue` (no allocation: this runs once per character of every corpus line).
+ * commonPrefixSearch, keeping the longest hit. Returns its length in bytes (0: none); its value
+ * is lastPrefixValue() (no allocation: this runs once per character of every corpus line).
  */
-let hitValue = 0;
+let hitUnits: Uint32Array = new Uint32Array(1);
+let hitId = 0;
 export function longestPrefix(units: Uint32Array, bytes: Uint8Array, pos: number, end: number): number {
   // darts-clone unit layout: bit 8 = has leaf, bits 0..7 (+ bit 31) = label, offset packed above bit 9.
+  hitUnits = units;
+  hitId = -1;
   let unit = units[0]!;
   let id = (unit >>> 10) << ((unit & 0x200) >>> 6);
   let best = 0;
@@ -60,17 +74,23 @@ export function longestPrefix(units: Uint32Array, bytes: Uint8Array, pos: number
     unit = units[id] ?? 0;
     if ((unit & 0x800000ff) >>> 0 !== c) break;
     id ^= (unit >>> 10) << ((unit & 0x200) >>> 6);
+    // Only plain assignments when a key ends here: hits are rare in most text, and an operation
+    // V8 has not seen run before optimizing makes it throw the optimized code away (and the
+    // normalizer's with it) at the first hit.
+    const length = i + 1 - pos;
     if (unit & 0x100) {
-      best = i + 1 - pos;
-      hitValue = units[id]! & 0x7fffffff;
+      best = length;
+      hitId = id;
     }
   }
   return best;
 }
 
-/** The value of the key longestPrefix() last found. */
+/** The value of the key longestPrefix() last found (0 when it found none). */
 export function lastPrefixValue(): number {
-  return hitValue;
+  const found = hitId >= 0;
+  const value = hitUnits[found ? hitId : 0]! & 0x7fffffff; // read either way (see longestPrefix)
+  return found ? value : 0;
 }
 
 /** Byte length of the UTF-8 character starting with byte `b` (input is always valid UTF-8 here). */
@@ -114,7 +134,7 @@ export function forEachUnit(
   symbols: SymbolMatcher,
   emit: (source: Uint8Array, start: number, end: number) => void,
 ): void {
-  const { units, replacements } = nmtNfkcCharsmap();
+  const { units, replacements, replacementEnd } = nmtNfkcCharsmap();
   let pos = 0;
   while (pos < bytes.length) {
     const sym = symbols.empty ? 0 : symbols.match(bytes, pos);
@@ -125,10 +145,8 @@ export function forEachUnit(
     }
     const hit = longestPrefix(units, bytes, pos, bytes.length);
     if (hit > 0) {
-      const start = hitValue;
-      let stop = start;
-      while (replacements[stop] !== 0) stop++;
-      emit(replacements, start, stop);
+      const start = lastPrefixValue();
+      emit(replacements, start, replacementEnd[start]!);
       pos += hit;
     } else {
       const n = utf8Length(bytes[pos]!);
