@@ -179,7 +179,7 @@ function buildCorpus(sentences: string[], opts: TrainerOptions): Corpus {
 }
 
 /** The words in the order `byFreq`, as code points in one array. */
-function layOutWords(table: WordTable, byFreq: number[]): Words {
+function layOutWords(table: WordTable, byFreq: Int32Array): Words {
   const { words: distinct, beforeSpace, atEnd } = table;
   const nWords = byFreq.length;
   const freq = new Float64Array(nWords);
@@ -244,9 +244,12 @@ function validLengths(words: Words, opts: TrainerOptions) {
  * character at a time, with no comparison callback (Array sort's callback made this 3× slower).
  * Equal suffixes may come in any order: the walk only sums and compares over them.
  */
+/** The d-th character of suffix p, −1 past its end. (Not a closure: sortSuffixes runs twice.) */
+function charAt(chars: Int32Array, validLen: Int32Array, p: number, d: number): number {
+  return d < validLen[p]! ? chars[p + d]! : -1;
+}
+
 function sortSuffixes(chars: Int32Array, validLen: Int32Array, sa: Int32Array): void {
-  /** The d-th character of suffix p, −1 past its end. */
-  const at = (p: number, d: number) => (d < validLen[p]! ? chars[p + d]! : -1);
   // Ranges [lo, hi) still to sort, their suffixes equal before depth d: (lo, hi, d) triples.
   // (A loop over a stack rather than recursion: V8 compiles it once, with every path seen.)
   const todo: number[] = [0, sa.length, 0];
@@ -256,14 +259,14 @@ function sortSuffixes(chars: Int32Array, validLen: Int32Array, sa: Int32Array): 
     let lo = todo.pop()!;
     while (hi - lo > 12) {
       // Three-way partition on the d-th character (median of three), then each part.
-      const a = at(sa[lo]!, d);
-      const b = at(sa[(lo + hi) >> 1]!, d);
-      const c = at(sa[hi - 1]!, d);
+      const a = charAt(chars, validLen, sa[lo]!, d);
+      const b = charAt(chars, validLen, sa[(lo + hi) >> 1]!, d);
+      const c = charAt(chars, validLen, sa[hi - 1]!, d);
       const v = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
       let lt = lo;
       let gt = hi;
       for (let i = lo; i < gt; ) {
-        const x = at(sa[i]!, d);
+        const x = charAt(chars, validLen, sa[i]!, d);
         const t = sa[i]!;
         if (x < v) {
           sa[i++] = sa[lt]!;
@@ -289,12 +292,12 @@ function sortSuffixes(chars: Int32Array, validLen: Int32Array, sa: Int32Array): 
       for (; j > lo; j--) {
         const q = sa[j - 1]!;
         let e = d;
-        let x = at(p, e);
-        let y = at(q, e);
+        let x = charAt(chars, validLen, p, e);
+        let y = charAt(chars, validLen, q, e);
         while (x === y && x !== -1) {
           e++;
-          x = at(p, e);
-          y = at(q, e);
+          x = charAt(chars, validLen, p, e);
+          y = charAt(chars, validLen, q, e);
         }
         if (!(x < y)) break;
         sa[j] = q;
@@ -354,14 +357,37 @@ function walkSuffixes(words: Words, validLen: Int32Array, occAt: Int32Array, nOc
 }
 
 /**
- * Indices of `words` by count descending, then by code points (spm's Sorted). JavaScript's own
- * string order is code point order unless UTF-16 code units from U+D800 up are involved; only
- * then does it take the slower comparison that knows surrogates.
+ * Indices of `words` by count descending, then by code points (spm's Sorted): each word as a key
+ * (maxCount − count, its code points…), sorted by sortSuffixes — a key before those it is a
+ * prefix of, as spm's string order — which the suffixes then reuse while it is still compiled.
  */
-function sortByCount(words: string[], counts: number[]): number[] {
-  const order = Array.from(words.keys());
-  if (words.some((w) => /[\ud800-\uffff]/.test(w))) return order.sort((a, b) => counts[b]! - counts[a]! || compareCodePoints(words[a]!, words[b]!));
-  return order.sort((a, b) => counts[b]! - counts[a]! || (words[a]! < words[b]! ? -1 : 1));
+function sortByCount(words: string[], counts: number[]): Int32Array {
+  let units = 0;
+  let maxCount = 0;
+  for (let k = 0; k < words.length; k++) {
+    units += words[k]!.length + 1;
+    if (counts[k]! > maxCount) maxCount = counts[k]!;
+  }
+  const keys = new Int32Array(units);
+  const keyLength = new Int32Array(units);
+  const wordAt = new Int32Array(units);
+  const starts = new Int32Array(words.length);
+  let n = 0;
+  for (let k = 0; k < words.length; k++) {
+    const word = words[k]!;
+    const start = n;
+    starts[k] = start;
+    wordAt[start] = k;
+    keys[n++] = maxCount - counts[k]!;
+    for (let i = 0; i < word.length; i++) {
+      const c = word.codePointAt(i)!;
+      i += c > 0xffff ? 1 : 0; // (an addition run for every character: see normalizeForModel)
+      keys[n++] = c;
+    }
+    keyLength[start] = n - start;
+  }
+  sortSuffixes(keys, keyLength, starts);
+  return starts.map((start) => wordAt[start]!);
 }
 
 interface Seeds {
