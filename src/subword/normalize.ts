@@ -3,6 +3,7 @@
  * (dropping leading/trailing/repeated spaces, the dummy prefix, `▁` escaping), used when training
  * and encoding.
  */
+import { NMT_NFKC_KEY_CHARS } from '../text/nmt-nfkc-key-chars.ts';
 import { decodeCharsmap, lastPrefixValue, longestPrefix, nmtNfkcCharsmapBlob, NO_SYMBOLS, type Charsmap, type SymbolMatcher } from '../text/normalize.ts';
 
 /** U+2581, which spm writes for a space inside pieces. */
@@ -58,20 +59,42 @@ function putSpace(escape: boolean): void {
 }
 
 /**
+ * Where a line stops being plain: a character of a charsmap key (see NMT_NFKC_KEY_CHARS), `▁`
+ * itself (whose escaping rules differ from a space's), or a surrogate (an astral character).
+ */
+const NOT_PLAIN = new RegExp(`[${NMT_NFKC_KEY_CHARS}\\u2581\\ud800-\\udfff]`);
+const EDGE_SPACES = /^ +| +$/g;
+const SPACES = / +/g;
+
+/**
  * The normalized text spm segments: nmt_nfkc, then leading/trailing/repeated spaces dropped,
  * a space prepended (the dummy prefix) and spaces written as `▁`, per the options — the same
  * steps, in the same order, as spm's Normalizer::Normalize.
  *
- * The character mapping is src/text/normalize.ts's (forEachUnit: a user symbol, else the longest
- * charsmap key, else one character), inlined here with its darts-clone lookup: training
- * normalizes every corpus line, and a callback per character cost more than the mapping itself.
- * test/subword-spm.test.ts compares the result with spm_normalize.
+ * A plain line (nearly every line of most corpora) has no charsmap key in it, so only the
+ * whitespace steps apply: those are done by the regular-expression engine, not character by
+ * character in JavaScript — which, in a fresh process, V8 first runs slowly and then compiles.
  */
 export function normalizeForModel(
   text: string,
   ws: WhitespaceOptions = DEFAULT_WHITESPACE,
   symbols: SymbolMatcher = NO_SYMBOLS,
 ): string {
+  if (ws.addDummyPrefix && ws.removeExtraWhitespaces && ws.escapeWhitespaces && symbols.empty && !NOT_PLAIN.test(text)) {
+    const trimmed = text.replace(EDGE_SPACES, '');
+    return trimmed === '' ? '' : SPACE_SYMBOL + trimmed.replace(SPACES, SPACE_SYMBOL);
+  }
+  return normalizeUnits(text, ws, symbols);
+}
+
+/**
+ * normalizeForModel on any text, unit by unit (exported for the test that compares the two).
+ * The character mapping is src/text/normalize.ts's (forEachUnit: a user symbol, else the longest
+ * charsmap key, else one character), inlined here with its darts-clone lookup: training
+ * normalizes every corpus line, and a callback per character cost more than the mapping itself.
+ * test/subword-spm.test.ts compares the result with spm_normalize.
+ */
+export function normalizeUnits(text: string, ws: WhitespaceOptions, symbols: SymbolMatcher): string {
   const { units, replacements, replacementEnd } = (charsmap ??= decodeCharsmap(nmtNfkcCharsmapBlob()));
   if (input.length < 3 * text.length) input = new Uint8Array(3 * text.length + 16);
   const bytes = input;

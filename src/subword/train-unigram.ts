@@ -238,17 +238,17 @@ function validLengths(words: Words, opts: TrainerOptions) {
   return { validLen, occAt, nOcc, suffixes: starts.subarray(0, nSuffixes) };
 }
 
+/** The d-th character of suffix p, −1 past its end. (Not a closure: sortSuffixes runs twice.) */
+function charAt(chars: Int32Array, validLen: Int32Array, p: number, d: number): number {
+  return d < validLen[p]! ? chars[p + d]! : -1;
+}
+
 /**
  * Sort the suffixes (start positions) by the code points of their first validLen[p] characters,
  * a suffix before those it is a prefix of: multikey quicksort (Bentley & Sedgewick), one
  * character at a time, with no comparison callback (Array sort's callback made this 3× slower).
  * Equal suffixes may come in any order: the walk only sums and compares over them.
  */
-/** The d-th character of suffix p, −1 past its end. (Not a closure: sortSuffixes runs twice.) */
-function charAt(chars: Int32Array, validLen: Int32Array, p: number, d: number): number {
-  return d < validLen[p]! ? chars[p + d]! : -1;
-}
-
 function sortSuffixes(chars: Int32Array, validLen: Int32Array, sa: Int32Array): void {
   // Ranges [lo, hi) still to sort, their suffixes equal before depth d: (lo, hi, d) triples.
   // (A loop over a stack rather than recursion: V8 compiles it once, with every path seen.)
