@@ -63,6 +63,11 @@ function putSpace(escape: boolean): void {
  * itself (whose escaping rules differ from a space's), or a surrogate (an astral character).
  */
 const NOT_PLAIN = new RegExp(`[${NMT_NFKC_KEY_CHARS}\\u2581\\ud800-\\udfff]`);
+
+/** Whether the charsmap leaves `text` as it is: no key can match anywhere in it. */
+export function isPlain(text: string): boolean {
+  return !NOT_PLAIN.test(text);
+}
 const EDGE_SPACES = /^ +| +$/g;
 const SPACES = / +/g;
 
@@ -80,7 +85,7 @@ export function normalizeForModel(
   ws: WhitespaceOptions = DEFAULT_WHITESPACE,
   symbols: SymbolMatcher = NO_SYMBOLS,
 ): string {
-  if (ws.addDummyPrefix && ws.removeExtraWhitespaces && ws.escapeWhitespaces && symbols.empty && !NOT_PLAIN.test(text)) {
+  if (ws.addDummyPrefix && ws.removeExtraWhitespaces && ws.escapeWhitespaces && symbols.empty && isPlain(text)) {
     const trimmed = text.replace(EDGE_SPACES, '');
     return trimmed === '' ? '' : SPACE_SYMBOL + trimmed.replace(SPACES, SPACE_SYMBOL);
   }
