@@ -381,7 +381,7 @@ function sortByCount(words: string[], counts: number[]): Int32Array {
     keys[n++] = maxCount - counts[k]!;
     for (let i = 0; i < word.length; i++) {
       const c = word.codePointAt(i)!;
-      i += c > 0xffff ? 1 : 0; // (an addition run for every character: see normalizeForModel)
+      i += c > 0xffff ? 1 : 0; // (an addition run for every character: see normalizeUnits)
       keys[n++] = c;
     }
     keyLength[start] = n - start;
@@ -508,7 +508,10 @@ export function trainUnigram(
   let spanBegin = new Int32Array(0);
   let spanEnd = new Int32Array(0);
   let spanPiece = new Int32Array(0);
-  /** Every seed piece among the substring occurrences (all characters are seeds: every position has one). */
+  /**
+   * Every seed piece among the substring occurrences: every character is a seed, so every position
+   * has a span, except at UNK_CHAR, which gets an unknown one.
+   */
   function buildSpans() {
     const { validLen, occNode } = corpus;
     // Seed occurrences, and one unknown span at each UNK_CHAR.
