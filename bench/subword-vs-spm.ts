@@ -4,7 +4,7 @@
  * sentence, whether mt's `.vocab` equals spm_export_vocab's, and trainer CPU time.
  *
  *   node --import tsx bench/subword-vs-spm.ts [--corpora koen,ko,fren,multi30k] [--sizes 8000,16000]
- *       [--types unigram,bpe] [--trials 5] [--json out.json]
+ *       [--types unigram,bpe] [--trials 5] [--node-flags '--flag …'] [--json out.json]
  *
  * Corpora (../shared/data; raw text, both trainers normalize it themselves with nmt_nfkc):
  *   koen      Korean + English, one joint model: korean-english-news test, korean-english-jhe eval
@@ -23,7 +23,10 @@
  * the model — Node's own start-up (~0.1 s) is left out; spm_train's CPU time is its whole process,
  * read with bash's `times`. spm_train with its default 16 threads runs once more, for the overlap
  * between spm's own thread counts. Pieces per sentence: both models encoded by spm_encode (the
- * same encoder for both). When spm_train refuses a vocabulary size as too large, the row says so
+ * same encoder for both). mt's wall time is shown too (its CPU time includes V8's compiler and GC
+ * threads, which run beside the main one). --node-flags runs mt's node with V8 options, to
+ * measure what they trade (e.g. --no-concurrent-recompilation: less CPU, more wall time on short
+ * trainings; see docs/subword.md). When spm_train refuses a vocabulary size as too large, the row says so
  * and whether mt refuses it with the same maximum. Needs the Debian package `sentencepiece`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -90,6 +93,8 @@ const SPM_FLAGS = ['--character_coverage=1.0', '--pad_id=0', '--unk_id=1', '--bo
 
 interface TrainResult {
   cpu: number;
+  /** mt only: the training's wall time. */
+  wall?: number;
   /** spm_train's "Please set it to a value <= N", or mt's "at most N pieces". */
   refusedAbove?: number;
   error?: string;
@@ -120,16 +125,17 @@ function childCpu(out: string): number {
 }
 
 /** One mt training in a fresh node process (this file with --child), which times itself. */
-function mtTrain(type: string, vocab: number, inputs: string[], prefix: string): TrainResult {
+function mtTrain(type: string, vocab: number, inputs: string[], prefix: string, nodeFlags: string[]): TrainResult {
   const job = JSON.stringify({ type, vocab, inputs, prefix });
-  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', job], { encoding: 'utf8', cwd: REPO, maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, [...nodeFlags, '--import', 'tsx', fileURLToPath(import.meta.url), '--child', job], { encoding: 'utf8', cwd: REPO, maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`mt trainer child failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as TrainResult;
 }
 
-/** --child: train, write prefix.model and prefix.vocab, print {cpu} (or the refusal) as JSON. */
+/** --child: train, write prefix.model and prefix.vocab, print {cpu, wall} (or the refusal) as JSON. */
 function child(job: { type: 'bpe' | 'unigram'; vocab: number; inputs: string[]; prefix: string }): void {
   const c0 = process.cpuUsage();
+  const t0 = performance.now();
   const lines = job.inputs.flatMap((f) => readLinesSync(f));
   let result: TrainResult;
   try {
@@ -152,11 +158,11 @@ function child(job: { type: 'bpe' | 'unigram'; vocab: number; inputs: string[]; 
     fs.writeFileSync(`${job.prefix}.model`, encodeModelProto(model));
     fs.writeFileSync(`${job.prefix}.vocab`, formatVocab(model));
     const c = process.cpuUsage(c0);
-    result = { cpu: (c.user + c.system) / 1e6 };
+    result = { cpu: (c.user + c.system) / 1e6, wall: (performance.now() - t0) / 1e3 };
   } catch (e) {
     const c = process.cpuUsage(c0);
     const m = /at most (\d+) pieces/.exec((e as Error).message);
-    result = { cpu: (c.user + c.system) / 1e6, ...(m ? { refusedAbove: Number(m[1]) } : { error: (e as Error).message }) };
+    result = { cpu: (c.user + c.system) / 1e6, wall: (performance.now() - t0) / 1e3, ...(m ? { refusedAbove: Number(m[1]) } : { error: (e as Error).message }) };
   }
   console.log(JSON.stringify(result));
 }
@@ -186,6 +192,7 @@ interface Row {
   held_out_pieces_per_sentence?: { mt: number; spm: number; diff_pct: number };
   vocab_file_equals_spm_export_vocab?: boolean;
   cpu_s: { mt: Summary; spm_1_thread: Summary; trials: { mt: number[]; spm_1_thread: number[] } };
+  wall_s: { mt: Summary };
   mt_over_spm?: Comparison;
 }
 
@@ -196,10 +203,17 @@ async function run(): Promise<void> {
       sizes: { type: 'string', default: '8000,16000' },
       types: { type: 'string', default: 'unigram,bpe' },
       trials: { type: 'string', default: '5' },
+      'node-flags': { type: 'string', default: '' },
       json: { type: 'string' },
     },
   });
   const trials = wholeNumber('--trials', args.trials, 1);
+  const nodeFlags = args['node-flags'].split(' ').filter((f) => f !== '');
+  const badFlag = nodeFlags.find((f) => !f.startsWith('--'));
+  if (badFlag !== undefined) {
+    console.error(`--node-flags: ${badFlag} is not an option (each starts with --)`);
+    process.exit(2);
+  }
   if (spawnSync('spm_train', ['--help']).error) {
     console.error('spm_train not found: install the Debian package sentencepiece');
     process.exit(2);
@@ -209,7 +223,7 @@ async function run(): Promise<void> {
   const cores = os.availableParallelism();
   const before = loadAverage();
   const rows: Row[] = [];
-  console.log(`subword-vs-spm on ${machine().cpu}, ${cores} cores, ${new Date().toISOString()}; ${trials} trial(s) a side`);
+  console.log(`subword-vs-spm on ${machine().cpu}, ${cores} cores, ${new Date().toISOString()}; ${trials} trial(s) a side${nodeFlags.length ? `; mt's node runs with ${nodeFlags.join(' ')}` : ''}`);
   for (const name of args.corpora.split(',')) {
     const corpus = all.get(name);
     if (!corpus) throw new Error(`--corpora: unknown corpus ${name} (known: ${[...all.keys()].join(', ')})`);
@@ -219,7 +233,7 @@ async function run(): Promise<void> {
         const spmPrefix = path.join(work, `${tag}-spm`);
         const mtPrefix = path.join(work, `${tag}-mt`);
         const got = await interleave<TrainResult>(trials, [
-          { name: 'mt', run: () => mtTrain(type, vocab, corpus.train, mtPrefix) },
+          { name: 'mt', run: () => mtTrain(type, vocab, corpus.train, mtPrefix, nodeFlags) },
           { name: 'spm', run: () => spmTrain(type, vocab, corpus.train, spmPrefix, 1) },
         ]);
         const mtCpu = got.get('mt')!.map((r) => r.cpu);
@@ -229,6 +243,7 @@ async function run(): Promise<void> {
           type,
           vocab_size: vocab,
           cpu_s: { mt: summarize(mtCpu), spm_1_thread: summarize(spmCpu), trials: { mt: mtCpu, spm_1_thread: spmCpu } },
+          wall_s: { mt: summarize(got.get('mt')!.map((r) => r.wall!)) },
         };
         const spmLast = got.get('spm')!.at(-1)!;
         const mtLast = got.get('mt')!.at(-1)!;
@@ -263,12 +278,12 @@ async function run(): Promise<void> {
   const after = loadAverage(1);
   for (const l of loadLines(before, after, cores)) console.log(l);
   fs.rmSync(work, { recursive: true, force: true });
-  if (args.json) fs.writeFileSync(args.json, JSON.stringify({ machine: machine(), load: { before: before.load, after: after.load }, corpora: [...all.values()].map(({ name, what }) => ({ name, what })), rows }, null, 2) + '\n');
+  if (args.json) fs.writeFileSync(args.json, JSON.stringify({ machine: machine(), node_flags: nodeFlags, load: { before: before.load, after: after.load }, corpora: [...all.values()].map(({ name, what }) => ({ name, what })), rows }, null, 2) + '\n');
 }
 
 function formatRow(r: Row): string {
   const head = `${r.corpus.padEnd(8)} ${r.type.padEnd(7)} ${String(r.vocab_size).padStart(5)}`;
-  const cpu = `cpu s mt ${formatSummary(r.cpu_s.mt, 2)} spm ${formatSummary(r.cpu_s.spm_1_thread, 2)}`;
+  const cpu = `cpu s mt ${formatSummary(r.cpu_s.mt, 2)} spm ${formatSummary(r.cpu_s.spm_1_thread, 2)} (mt wall ${formatSummary(r.wall_s.mt, 2)})`;
   if (r.refused) return `${head}  spm_train refuses: at most ${r.refused.spm} pieces; mt: ${r.refused.mt === null ? 'does not refuse' : `at most ${r.refused.mt}`}  ${cpu}`;
   const pps = r.held_out_pieces_per_sentence!;
   return [
