@@ -26,8 +26,8 @@
  * same encoder for both). mt's wall time is shown too (its CPU time includes V8's compiler and GC
  * threads, which run beside the main one). --node-flags runs mt's node with V8 options, to
  * measure what they trade (e.g. --no-concurrent-recompilation: less CPU, more wall time on short
- * trainings; see docs/subword.md). When spm_train refuses a vocabulary size as too large, the row says so
- * and whether mt refuses it with the same maximum. Needs the Debian package `sentencepiece`.
+ * trainings; see docs/subword.md). When spm_train refuses a vocabulary size as too large, the row
+ * says so and whether mt refuses it with the same maximum. Needs the Debian package `sentencepiece`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
