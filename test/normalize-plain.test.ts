@@ -8,18 +8,8 @@ import { describe, it } from 'node:test';
 import { DEFAULT_WHITESPACE, isPlain, normalizeForModel, normalizeUnits } from '../src/subword/normalize.ts';
 import { NMT_NFKC_KEY_CHARS } from '../src/text/nmt-nfkc-key-chars.ts';
 import { NO_SYMBOLS, decodeCharsmap, nmtNfkcCharsmapBlob } from '../src/text/normalize.ts';
+import { mulberry32 } from '../src/util/random.ts';
 import { keyCharsClass } from './helpers/nmt-nfkc-keys.ts';
-
-/** Seeded pseudo-random numbers in [0, 1) (mulberry32), so that a failure can be rerun. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Characters lines are drawn from: plain ones (letters, digits, punctuation, Hangul, kana) mostly,
@@ -48,7 +38,7 @@ describe('normalizer plain-line path', () => {
   });
 
   it('gives the same text as the unit-by-unit normalizer on 20,000 random lines, plain and not', () => {
-    const next = random(15);
+    const next = mulberry32(15); // seeded, so that a failure can be rerun
     let plain = 0;
     for (let i = 0; i < 20000; i++) {
       const line = randomLine(next);
